@@ -1,0 +1,59 @@
+# The project's verbs. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench migrate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+
+install: $(BIN)/uv ## create .venv with everything, development tools included
+	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python --quiet
+
+run: install ## migrate, seed the demo and start web, worker and beat on the embedded default
+	$(BIN)/python scripts/run_embedded.py --port $(PORT)
+
+test: install ## run the test suite (DATABASE_URL and CELERY_BROKER_URL pick the backends)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-sqlite: install ## the suite on SQLite and the filesystem broker, whatever the environment says
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff's formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: install ## write the OpenAPI schema file (commit it)
+	$(BIN)/python manage.py spectacular --file openapi.yaml --validate
+
+migrate: install ## apply migrations
+	$(BIN)/python manage.py migrate
+
+worker: install ## a Celery worker
+	$(BIN)/celery -A cmi worker --loglevel=info
+
+beat: install ## the Celery scheduler
+	$(BIN)/celery -A cmi beat --loglevel=info
+
+seed: install ## seed the demo data (safe to run twice)
+	$(BIN)/python manage.py seed_demo
+
+simulate: install ## drive the demo through the HTTP API as scanners would
+	$(BIN)/python manage.py simulate_scans
+
+bench: install ## benchmarks: print figures
+	$(BIN)/python bench/run.py
+
+clean: ## remove the embedded database, broker files and the venv
+	rm -rf var $(VENV)

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("cmi.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("stocking.api.urls")),
+    path("", include("replenishment.api.urls")),
+]

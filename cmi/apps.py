@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CmiConfig(AppConfig):
+    name = "cmi"
+    verbose_name = "Tenancy"

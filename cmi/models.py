@@ -1,0 +1,176 @@
+"""Tenancy: vendors (the tenant), their customers, who may act for them, and keys."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F
+
+from cmi.scoping import ScopedQuerySet
+
+
+class Role(models.TextChoices):
+    VENDOR_ADMIN = "vendor_admin", "Vendor admin"
+    VENDOR_REP = "vendor_rep", "Vendor rep"
+    CUSTOMER_MANAGER = "customer_manager", "Customer manager"
+    CUSTOMER_STAFF = "customer_staff", "Customer staff"
+
+
+VENDOR_ROLES = frozenset({Role.VENDOR_ADMIN, Role.VENDOR_REP})
+CUSTOMER_ROLES = frozenset({Role.CUSTOMER_MANAGER, Role.CUSTOMER_STAFF})
+
+
+class ReleasePolicy(models.TextChoices):
+    AUTO = "auto", "Auto: orders go out at once"
+    SCHEDULED = "scheduled", "Scheduled: sent at cutoff times"
+    APPROVAL = "approval", "Approval: a customer manager approves"
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"unknown time zone {value!r}") from exc
+
+
+def validate_cutoff_times(value: list) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("cutoff times must be a list of HH:MM strings")
+    for item in value:
+        parts = str(item).split(":")
+        ok = len(parts) == 2 and all(p.isdigit() and len(p) == 2 for p in parts)
+        if not ok or int(parts[0]) > 23 or int(parts[1]) > 59:
+            raise ValidationError(f"cutoff time {item!r} is not HH:MM")
+
+
+class Vendor(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    po_prefix = models.CharField(max_length=8, default="PO")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="customers")
+    code = models.SlugField(max_length=32)
+    name = models.CharField(max_length=200)
+    account_number = models.CharField(max_length=30, blank=True)
+    release_policy = models.CharField(
+        max_length=16, choices=ReleasePolicy.choices, default=ReleasePolicy.AUTO
+    )
+    cutoff_times = models.JSONField(default=list, blank=True, validators=[validate_cutoff_times])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_customer_field = "id"
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "code"], name="customer_code_unique_per_vendor")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's one role: in a vendor, and for customer roles in one customer."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    # A rep with assigned customers sees only those; with none, all of the vendor's.
+    assigned_customers = models.ManyToManyField(Customer, blank=True, related_name="assigned_reps")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role__in=list(CUSTOMER_ROLES), customer__isnull=False)
+                    | models.Q(role__in=list(VENDOR_ROLES), customer__isnull=True)
+                ),
+                name="membership_customer_matches_role",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+
+class SecretToken(models.Model):
+    """A bearer secret stored as its SHA-256; the plain value is shown once."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ErpKey(SecretToken):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="erp_keys")
+
+    scope_customer_field = None
+
+    objects = ScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"ERP key {self.prefix}… ({self.vendor})"
+
+
+class ApiToken(SecretToken):
+    """A personal token for scripts; acts with its user's membership."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… ({self.user})"
+
+
+class VendorSequence(models.Model):
+    """Per-vendor counters (PO numbers, EDI control numbers), taken under a row lock."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE)
+    name = models.CharField(max_length=40)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "name"], name="vendor_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}:{self.name}={self.value}"
+
+    @classmethod
+    def next_value(cls, *, vendor_id: int, name: str) -> int:
+        """Call inside a transaction: the row stays locked until it commits."""
+        cls.objects.get_or_create(vendor_id=vendor_id, name=name)
+        cls.objects.filter(vendor_id=vendor_id, name=name).update(value=F("value") + 1)
+        return cls.objects.select_for_update().get(vendor_id=vendor_id, name=name).value

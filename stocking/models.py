@@ -1,0 +1,237 @@
+"""Where stock lives (sites, nested locations, bins), what changed it, and who scanned."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from catalog.models import Item
+from cmi.models import Customer, SecretToken, Vendor
+from cmi.scoping import ScopedQuerySet
+
+
+class Site(models.Model):
+    """A customer facility and the ship-to address of its orders."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sites")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    address1 = models.CharField(max_length=55, blank=True)
+    address2 = models.CharField(max_length=55, blank=True)
+    city = models.CharField(max_length=30, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=15, blank=True)
+    country = models.CharField(max_length=3, default="US")
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "code"], name="site_code_unique_per_customer")
+        ]
+        indexes = [models.Index(fields=["vendor", "customer"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    """A stock room, rack or shelf. Nesting is a materialised path of ids, no MPTT:
+    adding a location writes one row and never renumbers its neighbours."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="locations")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="locations")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200, blank=True)
+    path = models.CharField(max_length=255, editable=False, default="")  # "/1/7/42/"
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "code"], name="location_code_unique_per_customer")
+        ]
+        indexes = [models.Index(fields=["vendor", "path"]), models.Index(fields=["vendor", "customer", "site"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ScannerDevice(SecretToken):
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="devices")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="devices")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id", "name"]
+        indexes = [models.Index(fields=["vendor", "customer"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Bin(models.Model):
+    """One item stocked at one location: what scans land on and orders replenish."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="bins")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="bins")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="bins")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="bins")
+    label = models.CharField(max_length=32)
+    min_qty = models.IntegerField(default=0)
+    max_qty = models.IntegerField(default=0)
+    on_hand = models.IntegerField(default=0)
+    on_order = models.IntegerField(default=0)
+    pack_multiple = models.PositiveIntegerField(default=1)
+    lead_time_days = models.PositiveSmallIntegerField(default=0)
+    kanban_quantity = models.PositiveIntegerField(null=True, blank=True)
+    tare_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    last_count_at = models.DateTimeField(null=True, blank=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["location_id", "item_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "item"], name="bin_unique_per_location_item"),
+            models.UniqueConstraint(fields=["vendor", "label"], name="bin_label_unique_per_vendor"),
+            models.CheckConstraint(condition=Q(min_qty__gte=0), name="bin_min_not_negative"),
+            models.CheckConstraint(condition=Q(min_qty__lte=F("max_qty")), name="bin_min_le_max"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="bin_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(on_order__gte=0), name="bin_on_order_not_negative"),
+            models.CheckConstraint(condition=Q(pack_multiple__gte=1), name="bin_pack_multiple_positive"),
+            models.CheckConstraint(
+                condition=Q(kanban_quantity__isnull=True) | Q(kanban_quantity__gte=1),
+                name="bin_kanban_quantity_positive",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["vendor", "customer", "location"]),
+            models.Index(fields=["vendor", "item"]),
+            models.Index(fields=["vendor", "customer", "on_hand"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def position(self) -> int:
+        return self.on_hand + self.on_order
+
+
+class MovementKind(models.TextChoices):
+    RECEIVE = "receive", "Receive"
+    ISSUE = "issue", "Issue"
+    COUNT = "count", "Count"
+    WEIGHT = "weight", "Weight count"
+    KANBAN = "kanban", "Kanban card"
+
+
+class ScanEvent(models.Model):
+    """An accepted event from a scanner (or a person); its id is the client's UUID."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    event_id = models.UUIDField()
+    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="scan_events")
+    kind = models.CharField(max_length=8, choices=MovementKind.choices)
+    code = models.CharField(max_length=64)
+    location_code = models.CharField(max_length=32, blank=True)
+    quantity = models.IntegerField(null=True, blank=True)
+    gross_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    device = models.ForeignKey(ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Kanban cards wait here until an evaluation orders them (under the bin's lock).
+    kanban_pending = models.BooleanField(default=False)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "event_id"], name="scan_event_id_unique_per_vendor")
+        ]
+        indexes = [
+            models.Index(fields=["bin", "occurred_at"]),
+            models.Index(fields=["vendor", "customer", "received_at"]),
+            models.Index(fields=["bin"], condition=Q(kanban_pending=True), name="scan_kanban_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"
+
+
+class LedgerEntry(models.Model):
+    """Every change of on-hand, in the transaction that made it.
+
+    `delta` is what the change did to on-hand; summed over a bin it rebuilds on-hand.
+    An event that happened before the bin's last count is kept with applied=False
+    and delta 0: the count already includes it.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="ledger")
+    kind = models.CharField(max_length=8, choices=MovementKind.choices)
+    quantity = models.IntegerField()
+    delta = models.IntegerField()
+    on_hand_after = models.IntegerField()
+    applied = models.BooleanField(default=True)
+    scan_event = models.OneToOneField(ScanEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="ledger_entry")
+    device = models.ForeignKey(ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["bin", "occurred_at"])]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.delta:+d} -> {self.on_hand_after}"
+
+
+class BinLevelChange(models.Model):
+    """The audit of min/max (and pack multiple) changes: who, when, old and new."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="level_changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=16, default="api")
+    old_min = models.IntegerField(null=True)
+    new_min = models.IntegerField()
+    old_max = models.IntegerField(null=True)
+    new_max = models.IntegerField()
+    old_pack_multiple = models.IntegerField(null=True)
+    new_pack_multiple = models.IntegerField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["bin", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.bin_id}: {self.old_min}/{self.old_max} -> {self.new_min}/{self.new_max}"

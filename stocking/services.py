@@ -1,0 +1,270 @@
+"""Writes to stock. Every change of on-hand writes its ledger row in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cmi.scoping import Scope
+from stocking import hooks
+from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
+from stocking.resolve import resolver_build
+from stocking.scans import ScanInput, ScanRejected, raw_event_id, scan_parse
+
+log = logging.getLogger(__name__)
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+@dataclass
+class ScanResult:
+    event_id: str | None
+    status: str
+    error: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {"event_id": self.event_id, "status": self.status, "error": self.error}
+
+
+@dataclass
+class ScanBatchResult:
+    results: list[ScanResult]
+    touched_bin_ids: set[int] = field(default_factory=set)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    def as_dict(self) -> dict:
+        return {
+            "results": [r.as_dict() for r in self.results],
+            "accepted": self.count(ACCEPTED),
+            "duplicates": self.count(DUPLICATE),
+            "rejected": self.count(REJECTED),
+        }
+
+
+def weight_to_count(*, gross_grams: Decimal, tare_grams: Decimal, unit_weight_grams: Decimal) -> int:
+    """quantity = round((gross - tare) / unit weight), never below zero."""
+    pieces = ((gross_grams - tare_grams) / unit_weight_grams).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return max(int(pieces), 0)
+
+
+def _reject(results: list[ScanResult], index: int, err: ScanRejected) -> None:
+    results[index].status = REJECTED
+    results[index].error = {"code": err.code, "detail": err.detail}
+
+
+def scan_batch_ingest(*, scope: Scope, events: list[Any], now: dt.datetime | None = None) -> ScanBatchResult:
+    """Judge each event alone, store the good ones, apply them per bin in time order.
+
+    The query count does not depend on the number of events. Idempotent per vendor:
+    an event id stored before (or earlier in the batch) is a duplicate and changes
+    nothing, also when the same batch is posted twice at the same moment.
+    """
+    now = now or timezone.now()
+    results = [ScanResult(event_id=raw_event_id(raw), status=ACCEPTED) for raw in events]
+    parsed: list[ScanInput] = []
+    seen: set = set()
+    for index, raw in enumerate(events):
+        try:
+            scan = scan_parse(raw, index=index, now=now)
+        except ScanRejected as err:
+            _reject(results, index, err)
+            continue
+        results[index].event_id = str(scan.event_id)
+        if scan.event_id in seen:
+            results[index].status = DUPLICATE
+            continue
+        seen.add(scan.event_id)
+        parsed.append(scan)
+
+    resolver = resolver_build(scope=scope, scans=parsed)
+    placed: list[tuple[ScanInput, Bin]] = []
+    for scan in parsed:
+        try:
+            found = resolver.bin_for(scan)
+            _check_kind(scan, found)
+        except ScanRejected as err:
+            _reject(results, scan.index, err)
+            continue
+        placed.append((scan, found))
+
+    for attempt in range(3):
+        try:
+            touched = _store(scope=scope, placed=placed, results=results, now=now)
+            break
+        except IntegrityError:
+            # A concurrent post of the same events won the race: read again, they
+            # are duplicates now. The database's unique constraint decided.
+            if attempt == 2:
+                raise
+            for scan, _ in placed:
+                results[scan.index].status = ACCEPTED
+    return ScanBatchResult(results=results, touched_bin_ids=touched)
+
+
+def _check_kind(scan: ScanInput, found: Bin) -> None:
+    if scan.kind == MovementKind.WEIGHT and (found.tare_grams is None or not found.item.unit_weight_grams):
+        raise ScanRejected(
+            "missing_weight_setup", f"Bin {found.label} has no tare or its item no unit weight."
+        )
+    if scan.kind == MovementKind.KANBAN and not found.kanban_quantity:
+        raise ScanRejected("not_kanban_bin", f"Bin {found.label} has no kanban quantity.")
+
+
+@transaction.atomic
+def _store(*, scope: Scope, placed: list[tuple[ScanInput, Bin]], results: list[ScanResult], now: dt.datetime) -> set[int]:
+    if scope.device_id is not None:
+        ScannerDevice.objects.filter(pk=scope.device_id).update(last_seen_at=now)
+    if not placed:
+        return set()
+    bin_ids = sorted({b.pk for _, b in placed})
+    # Lock in primary-key order, then look for duplicates: a concurrent post of the
+    # same batch waits here and then sees the events the other one stored.
+    bins = {
+        b.pk: b
+        for b in Bin.objects.select_for_update(of=("self",))
+        .filter(pk__in=bin_ids)
+        .select_related("item")
+        .order_by("pk")
+    }
+    known = set(
+        ScanEvent.objects.filter(vendor_id=scope.vendor_id, event_id__in=[s.event_id for s, _ in placed])
+        .values_list("event_id", flat=True)
+    )
+    fresh = []
+    for scan, found in placed:
+        if scan.event_id in known:
+            results[scan.index].status = DUPLICATE
+        else:
+            fresh.append((scan, bins[found.pk]))
+    if not fresh:
+        return set()
+
+    events = ScanEvent.objects.bulk_create(
+        [
+            ScanEvent(
+                vendor_id=scope.vendor_id,
+                customer_id=b.customer_id,
+                event_id=s.event_id,
+                bin_id=b.pk,
+                kind=s.kind,
+                code=s.code,
+                location_code=s.location,
+                quantity=s.quantity,
+                gross_grams=s.gross_grams,
+                occurred_at=s.occurred_at,
+                received_at=now,
+                device_id=scope.device_id,
+                user_id=scope.user_id,
+                kanban_pending=s.kind == MovementKind.KANBAN,
+            )
+            for s, b in fresh
+        ]
+    )
+    event_pk = {e.event_id: e.pk for e in events}
+    ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
+    LedgerEntry.objects.bulk_create(ledger)
+    if receipts:
+        for bin_id, quantity in hooks.receipts_allocate(vendor_id=scope.vendor_id, receipts=receipts).items():
+            bins[bin_id].on_order = max(bins[bin_id].on_order - quantity, 0)
+    touched = {b.pk for _, b in fresh}
+    for pk in touched:
+        bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
+        bins[pk].updated_at = now
+    Bin.objects.bulk_update(
+        [bins[pk] for pk in sorted(touched)],
+        ["on_hand", "on_order", "last_count_at", "last_scan_at", "updated_at"],
+    )
+    hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=touched)
+    return touched
+
+
+def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt.datetime, int]]]:
+    """Applied issues and receipts stored before a count that happened before them.
+
+    A count that arrives late replaces on-hand as of its time; what happened after it
+    (and was already applied) is added back on top.
+    """
+    counted = {b.pk: s.occurred_at for s, b in fresh if s.kind in (MovementKind.COUNT, MovementKind.WEIGHT)}
+    out: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
+    if not counted:
+        return out
+    rows = LedgerEntry.objects.filter(
+        bin_id__in=list(counted),
+        occurred_at__gt=min(counted.values()),
+        applied=True,
+        kind__in=[MovementKind.RECEIVE, MovementKind.ISSUE],
+    ).values_list("bin_id", "occurred_at", "delta")
+    for bin_id, occurred_at, delta in rows:
+        out[bin_id].append((occurred_at, delta))
+    return out
+
+
+def _apply(
+    *, scope: Scope, fresh: list[tuple[ScanInput, Bin]], event_pk: dict, now: dt.datetime
+) -> tuple[list[LedgerEntry], dict[int, int]]:
+    """Walk each bin's new events in the order they happened; bins are changed in memory."""
+    later = _later_deltas(fresh)
+    ledger: list[LedgerEntry] = []
+    receipts: dict[int, int] = defaultdict(int)
+    for scan, found in sorted(fresh, key=lambda sb: (sb[1].pk, sb[0].occurred_at, sb[0].index)):
+        if scan.kind == MovementKind.KANBAN:
+            continue
+        before_count = found.last_count_at is not None and scan.occurred_at < found.last_count_at
+        applied = not before_count
+        if scan.kind == MovementKind.RECEIVE:
+            quantity = scan.quantity or 0
+            receipts[found.pk] += quantity  # arrived goods leave on-order even when late
+            new = found.on_hand + quantity if applied else found.on_hand
+        elif scan.kind == MovementKind.ISSUE:
+            quantity = scan.quantity or 0
+            new = max(found.on_hand - quantity, 0) if applied else found.on_hand
+        else:
+            if scan.kind == MovementKind.WEIGHT:
+                quantity = weight_to_count(
+                    gross_grams=scan.gross_grams or Decimal(0),
+                    tare_grams=found.tare_grams or Decimal(0),
+                    unit_weight_grams=found.item.unit_weight_grams or Decimal(1),
+                )
+            else:
+                quantity = scan.quantity or 0
+            if applied:
+                after = sum(d for when, d in later.get(found.pk, []) if when > scan.occurred_at)
+                new = max(quantity + after, 0)
+                found.last_count_at = scan.occurred_at
+            else:
+                new = found.on_hand
+        ledger.append(
+            LedgerEntry(
+                vendor_id=scope.vendor_id,
+                customer_id=found.customer_id,
+                bin_id=found.pk,
+                kind=scan.kind,
+                quantity=quantity,
+                delta=new - found.on_hand,
+                on_hand_after=new,
+                applied=applied,
+                scan_event_id=event_pk[scan.event_id],
+                device_id=scope.device_id,
+                user_id=scope.user_id,
+                occurred_at=scan.occurred_at,
+                received_at=now,
+            )
+        )
+        found.on_hand = new
+    return ledger, dict(receipts)
+
+
+def on_hand_rebuild(*, bin_id: int) -> int:
+    """On-hand as the ledger tells it: the sum of every applied change."""
+    from django.db.models import Sum
+
+    return LedgerEntry.objects.filter(bin_id=bin_id).aggregate(total=Sum("delta"))["total"] or 0
