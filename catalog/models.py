@@ -28,10 +28,15 @@ class Item(models.Model):
         ordering = ["sku"]
         constraints = [
             models.UniqueConstraint(fields=["vendor", "sku"], name="item_sku_unique_per_vendor"),
-            models.CheckConstraint(condition=models.Q(pack_quantity__gte=1), name="item_pack_quantity_positive"),
-            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="item_unit_price_not_negative"),
             models.CheckConstraint(
-                condition=models.Q(unit_weight_grams__isnull=True) | models.Q(unit_weight_grams__gt=0),
+                condition=models.Q(pack_quantity__gte=1), name="item_pack_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="item_unit_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_weight_grams__isnull=True)
+                | models.Q(unit_weight_grams__gt=0),
                 name="item_unit_weight_positive",
             ),
         ]
@@ -60,7 +65,9 @@ class ItemBarcode(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "code"], name="item_barcode_unique_per_vendor")
+            models.UniqueConstraint(
+                fields=["vendor", "code"], name="item_barcode_unique_per_vendor"
+            )
         ]
 
     def __str__(self) -> str:
@@ -76,7 +83,9 @@ class CrossReference(models.Model):
     """A customer's own part number or barcode for one of the vendor's items."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cross_references")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="cross_references"
+    )
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="cross_references")
     kind = models.CharField(max_length=12, choices=CrossReferenceKind.choices)
     code = models.CharField(max_length=48)
@@ -86,7 +95,9 @@ class CrossReference(models.Model):
     class Meta:
         ordering = ["customer_id", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "code"], name="cross_reference_unique_per_customer"),
+            models.UniqueConstraint(
+                fields=["customer", "code"], name="cross_reference_unique_per_customer"
+            ),
         ]
         indexes = [models.Index(fields=["vendor", "customer", "item"])]
 

@@ -38,11 +38,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Malformed Bearer header."), code="authentication_failed")
+            raise exceptions.AuthenticationFailed(
+                _("Malformed Bearer header."), code="authentication_failed"
+            )
         try:
             plain = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed(_("Invalid token."), code="authentication_failed") from exc
+            raise exceptions.AuthenticationFailed(
+                _("Invalid token."), code="authentication_failed"
+            ) from exc
         return self._principal(plain)
 
     def _principal(self, plain: str):
@@ -68,10 +72,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if obj is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."), code="authentication_failed")
         if obj.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(_("This token has been revoked."), code="token_revoked")
+            raise exceptions.AuthenticationFailed(
+                _("This token has been revoked."), code="token_revoked"
+            )
         if kind == "user":
             if not obj.user.is_active:
-                raise exceptions.AuthenticationFailed(_("User inactive."), code="authentication_failed")
+                raise exceptions.AuthenticationFailed(
+                    _("User inactive."), code="authentication_failed"
+                )
             return obj.user, obj
         return MachinePrincipal(kind, obj), obj
 

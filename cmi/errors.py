@@ -20,7 +20,9 @@ class ApiError(exceptions.APIException):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, code: str, detail: str, *, field: str | None = None, status_code: int | None = None):
+    def __init__(
+        self, code: str, detail: str, *, field: str | None = None, status_code: int | None = None
+    ):
         super().__init__(detail=detail, code=code)
         self.error_code = code
         self.field = field
@@ -81,7 +83,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         problems = _flatten(exc.detail) or [(None, "invalid", "invalid input")]
         field, code, message = problems[0]
-        code = "required" if code == "required" else ("invalid" if code in ("invalid", "") else code)
+        code = (
+            "required" if code == "required" else ("invalid" if code in ("invalid", "") else code)
+        )
         response.data = error_body(
             code,
             message,
@@ -97,9 +101,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def json_not_found(request, exception=None) -> JsonResponse:  # noqa: ARG001
+def json_not_found(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def json_server_error(request) -> JsonResponse:  # noqa: ARG001
-    return JsonResponse(error_body("server_error", "Internal error; it has been logged."), status=500)
+def json_server_error(request) -> JsonResponse:
+    return JsonResponse(
+        error_body("server_error", "Internal error; it has been logged."), status=500
+    )

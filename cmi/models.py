@@ -78,7 +78,9 @@ class Customer(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "code"], name="customer_code_unique_per_vendor")
+            models.UniqueConstraint(
+                fields=["vendor", "code"], name="customer_code_unique_per_vendor"
+            )
         ]
 
     def __str__(self) -> str:
@@ -146,7 +148,9 @@ class ErpKey(SecretToken):
 class ApiToken(SecretToken):
     """A personal token for scripts; acts with its user's membership."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
 
     def __str__(self) -> str:

@@ -21,7 +21,12 @@ def scope_for_user(user) -> Scope | None:
         customer_ids = assigned or None
     else:
         customer_ids = None
-    return Scope(vendor_id=membership.vendor_id, role=membership.role, customer_ids=customer_ids, user_id=user.pk)
+    return Scope(
+        vendor_id=membership.vendor_id,
+        role=membership.role,
+        customer_ids=customer_ids,
+        user_id=user.pk,
+    )
 
 
 def scope_for_request(request) -> Scope | None:

@@ -40,7 +40,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     released_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
 
@@ -50,10 +52,14 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["vendor", "po_number"], condition=Q(po_number__isnull=False), name="order_po_unique_per_vendor"
+                fields=["vendor", "po_number"],
+                condition=Q(po_number__isnull=False),
+                name="order_po_unique_per_vendor",
             ),
             models.UniqueConstraint(
-                fields=["site"], condition=Q(status__in=COLLECTING), name="order_one_collecting_per_site"
+                fields=["site"],
+                condition=Q(status__in=COLLECTING),
+                name="order_one_collecting_per_site",
             ),
         ]
         indexes = [
@@ -87,7 +93,9 @@ class OrderLine(models.Model):
         ordering = ["order_id", "line_number"]
         constraints = [
             models.UniqueConstraint(fields=["order", "bin"], name="order_line_one_per_bin"),
-            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number_unique"),
+            models.UniqueConstraint(
+                fields=["order", "line_number"], name="order_line_number_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(quantity_received__lte=F("quantity_ordered")) | Q(quantity_ordered=0),
                 name="order_line_received_le_ordered",
@@ -122,12 +130,16 @@ class OrderEvent(models.Model):
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
     kind = models.CharField(max_length=20, choices=OrderEventKind.choices)
     old_value = models.CharField(max_length=64, blank=True)
     new_value = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=200, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,7 +10,9 @@ def round_up_to_packs(quantity: int, pack_multiple: int) -> int:
     return packs * pack
 
 
-def shortfall(*, on_hand: int, on_order: int, min_qty: int, max_qty: int, pack_multiple: int) -> int:
+def shortfall(
+    *, on_hand: int, on_order: int, min_qty: int, max_qty: int, pack_multiple: int
+) -> int:
     """What to order for a min/max bin: nothing above min, else back up to max in packs."""
     position = on_hand + on_order
     if max_qty <= 0 or position > min_qty:

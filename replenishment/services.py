@@ -33,7 +33,12 @@ from stocking.models import Bin, ScanEvent, Site
 
 log = logging.getLogger(__name__)
 
-CANCELLABLE = (OrderStatus.DRAFT, OrderStatus.AWAITING_APPROVAL, OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED)
+CANCELLABLE = (
+    OrderStatus.DRAFT,
+    OrderStatus.AWAITING_APPROVAL,
+    OrderStatus.RELEASED,
+    OrderStatus.ACKNOWLEDGED,
+)
 
 
 # --- evaluation ---------------------------------------------------------------
@@ -50,8 +55,15 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(bin_ids))
     if not ids:
         return []
-    site_ids = sorted(set(Bin.objects.filter(vendor_id=vendor_id, pk__in=ids).values_list("site_id", flat=True)))
-    list(Site.objects.select_for_update().filter(pk__in=site_ids).order_by("pk").values_list("pk", flat=True))
+    site_ids = sorted(
+        set(Bin.objects.filter(vendor_id=vendor_id, pk__in=ids).values_list("site_id", flat=True))
+    )
+    list(
+        Site.objects.select_for_update()
+        .filter(pk__in=site_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     bins = list(
         Bin.objects.select_for_update(of=("self",))
         .filter(vendor_id=vendor_id, pk__in=ids, active=True)
@@ -61,9 +73,9 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     kanban_ids = [b.pk for b in bins if b.kanban_quantity]
     pending: dict[int, list[int]] = defaultdict(list)
     if kanban_ids:
-        for event_pk, bin_id in ScanEvent.objects.filter(bin_id__in=kanban_ids, kanban_pending=True).values_list(
-            "pk", "bin_id"
-        ):
+        for event_pk, bin_id in ScanEvent.objects.filter(
+            bin_id__in=kanban_ids, kanban_pending=True
+        ).values_list("pk", "bin_id"):
             pending[bin_id].append(event_pk)
 
     needs: dict[int, int] = {}
@@ -114,12 +126,17 @@ def _collecting_orders(*, vendor_id: int, bins: list[Bin]) -> dict[int, Order]:
             o.customer = customers[o.customer_id]
             orders[o.site_id] = o
         OrderEvent.objects.bulk_create(
-            [OrderEvent(vendor_id=vendor_id, order_id=o.pk, kind=OrderEventKind.CREATED) for o in made]
+            [
+                OrderEvent(vendor_id=vendor_id, order_id=o.pk, kind=OrderEventKind.CREATED)
+                for o in made
+            ]
         )
     return orders
 
 
-def _lines_add(*, vendor_id: int, orders: dict[int, Order], needs: dict[int, int], bins: dict[int, Bin]) -> None:
+def _lines_add(
+    *, vendor_id: int, orders: dict[int, Order], needs: dict[int, int], bins: dict[int, Bin]
+) -> None:
     order_ids = [o.pk for o in orders.values()]
     existing = {
         (line.order_id, line.bin_id): line
@@ -195,12 +212,17 @@ def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
             status=OrderStatus.AWAITING_APPROVAL, updated_at=timezone.now()
         )
         OrderEvent.objects.bulk_create(
-            [OrderEvent(vendor_id=vendor_id, order_id=o.pk, kind=OrderEventKind.SUBMITTED) for o in to_approve]
+            [
+                OrderEvent(vendor_id=vendor_id, order_id=o.pk, kind=OrderEventKind.SUBMITTED)
+                for o in to_approve
+            ]
         )
     if auto:
         orders_release(vendor_id=vendor_id, orders=auto)
     else:
-        Order.objects.filter(pk__in=[o.pk for o in orders if o not in to_approve]).update(updated_at=timezone.now())
+        Order.objects.filter(pk__in=[o.pk for o in orders if o not in to_approve]).update(
+            updated_at=timezone.now()
+        )
 
 
 # --- release ---------------------------------------------------------------------
@@ -232,11 +254,21 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
         order.released_at = now
         order.updated_at = now
         local_today = now.astimezone(zoneinfo.ZoneInfo(order.customer.timezone)).date()
-        order.requested_delivery_date = local_today + dt.timedelta(days=lead_times.get(order.pk) or 0)
-    Order.objects.bulk_update(orders, ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"])
+        order.requested_delivery_date = local_today + dt.timedelta(
+            days=lead_times.get(order.pk) or 0
+        )
+    Order.objects.bulk_update(
+        orders, ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"]
+    )
     OrderEvent.objects.bulk_create(
         [
-            OrderEvent(vendor_id=vendor_id, order_id=o.pk, kind=OrderEventKind.RELEASED, new_value=o.po_number, user_id=user_id)
+            OrderEvent(
+                vendor_id=vendor_id,
+                order_id=o.pk,
+                kind=OrderEventKind.RELEASED,
+                new_value=o.po_number,
+                user_id=user_id,
+            )
             for o in orders
         ]
     )
@@ -244,7 +276,9 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
         hook(vendor_id=vendor_id, order_ids=[o.pk for o in orders])
 
 
-def cutoff_passed(*, created_at: dt.datetime, now: dt.datetime, cutoff_times: list[str], tz_name: str) -> bool:
+def cutoff_passed(
+    *, created_at: dt.datetime, now: dt.datetime, cutoff_times: list[str], tz_name: str
+) -> bool:
     """True when a cutoff (local wall-clock time in the customer's zone) fell in (created_at, now]."""
     tz = zoneinfo.ZoneInfo(tz_name)
     local_now = now.astimezone(tz)
@@ -263,13 +297,19 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     released: list[int] = []
     candidates = (
-        Order.objects.filter(status=OrderStatus.DRAFT, customer__release_policy=ReleasePolicy.SCHEDULED)
+        Order.objects.filter(
+            status=OrderStatus.DRAFT, customer__release_policy=ReleasePolicy.SCHEDULED
+        )
         .select_related("customer")
-        .values_list("pk", "vendor_id", "created_at", "customer__cutoff_times", "customer__timezone")
+        .values_list(
+            "pk", "vendor_id", "created_at", "customer__cutoff_times", "customer__timezone"
+        )
     )
     due: dict[int, list[int]] = defaultdict(list)
     for pk, vendor_id, created_at, cutoffs, tz_name in candidates:
-        if cutoffs and cutoff_passed(created_at=created_at, now=now, cutoff_times=cutoffs, tz_name=tz_name):
+        if cutoffs and cutoff_passed(
+            created_at=created_at, now=now, cutoff_times=cutoffs, tz_name=tz_name
+        ):
             due[vendor_id].append(pk)
     for vendor_id, pks in due.items():
         with transaction.atomic():
@@ -289,23 +329,34 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
 
 def _order_locked(*, scope: Scope, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
     """Take site, bins, order in the house lock order; 404 outside the scope."""
-    found = Order.objects.for_scope(scope).filter(pk=order_id).values_list("site_id", flat=True).first()
+    found = (
+        Order.objects.for_scope(scope).filter(pk=order_id).values_list("site_id", flat=True).first()
+    )
     if found is None:
         raise ApiError("not_found", "Not found.", status_code=404)
     Site.objects.select_for_update().filter(pk=found).values_list("pk", flat=True).first()
     bin_ids = list(OrderLine.objects.filter(order_id=order_id).values_list("bin_id", flat=True))
     bins = {b.pk: b for b in Bin.objects.select_for_update().filter(pk__in=bin_ids).order_by("pk")}
-    order = Order.objects.select_for_update(of=("self",)).select_related("customer", "vendor").get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("customer", "vendor")
+        .get(pk=order_id)
+    )
     lines = list(OrderLine.objects.filter(order_id=order_id).order_by("line_number"))
     return order, lines, bins
 
 
 @transaction.atomic
-def order_approve(*, scope: Scope, order_id: int, quantities: dict[int, int] | None = None) -> Order:
+def order_approve(
+    *, scope: Scope, order_id: int, quantities: dict[int, int] | None = None
+) -> Order:
     """A customer manager approves, optionally with edited line quantities (whole packs)."""
     order, lines, bins = _order_locked(scope=scope, order_id=order_id)
     if order.status != OrderStatus.AWAITING_APPROVAL:
-        raise Conflict("invalid_state", f"Only an order awaiting approval can be approved; this one is {order.status}.")
+        raise Conflict(
+            "invalid_state",
+            f"Only an order awaiting approval can be approved; this one is {order.status}.",
+        )
     quantities = quantities or {}
     by_pk = {line.pk: line for line in lines}
     unknown = sorted(set(quantities) - by_pk.keys())
@@ -317,22 +368,31 @@ def order_approve(*, scope: Scope, order_id: int, quantities: dict[int, int] | N
         pack = bins[line.bin_id].pack_multiple
         if quantity % pack:
             raise ApiError(
-                "not_whole_packs", f"Line {line.line_number}: {quantity} is not a whole number of packs of {pack}.", field="lines"
+                "not_whole_packs",
+                f"Line {line.line_number}: {quantity} is not a whole number of packs of {pack}.",
+                field="lines",
             )
         if quantity == line.quantity_ordered:
             continue
         bins[line.bin_id].on_order += quantity - line.quantity_ordered
         events.append(
             OrderEvent(
-                vendor_id=order.vendor_id, order_id=order.pk, line_id=line.pk, kind=OrderEventKind.QUANTITY_CHANGED,
-                old_value=str(line.quantity_ordered), new_value=str(quantity), user_id=scope.user_id,
+                vendor_id=order.vendor_id,
+                order_id=order.pk,
+                line_id=line.pk,
+                kind=OrderEventKind.QUANTITY_CHANGED,
+                old_value=str(line.quantity_ordered),
+                new_value=str(quantity),
+                user_id=scope.user_id,
                 note="edited at approval",
             )
         )
         line.quantity_ordered = quantity
         changed.append(line)
     if lines and all(line.quantity_ordered == 0 for line in lines):
-        raise ApiError("empty_order", "Every line would be zero: reject the order instead.", field="lines")
+        raise ApiError(
+            "empty_order", "Every line would be zero: reject the order instead.", field="lines"
+        )
     if changed:
         OrderLine.objects.bulk_update(changed, ["quantity_ordered", "updated_at"])
         Bin.objects.bulk_update([bins[line.bin_id] for line in changed], ["on_order"])
@@ -340,7 +400,14 @@ def order_approve(*, scope: Scope, order_id: int, quantities: dict[int, int] | N
     order.approved_at = now
     order.approved_by_id = scope.user_id
     order.save(update_fields=["approved_at", "approved_by", "updated_at"])
-    events.append(OrderEvent(vendor_id=order.vendor_id, order_id=order.pk, kind=OrderEventKind.APPROVED, user_id=scope.user_id))
+    events.append(
+        OrderEvent(
+            vendor_id=order.vendor_id,
+            order_id=order.pk,
+            kind=OrderEventKind.APPROVED,
+            user_id=scope.user_id,
+        )
+    )
     OrderEvent.objects.bulk_create(events)
     orders_release(vendor_id=order.vendor_id, orders=[order], user_id=scope.user_id)
     return order
@@ -352,7 +419,10 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str = "", rejected: boo
     order, lines, bins = _order_locked(scope=scope, order_id=order_id)
     allowed = (OrderStatus.AWAITING_APPROVAL,) if rejected else CANCELLABLE
     if order.status not in allowed:
-        raise Conflict("invalid_state", f"An order that is {order.status} cannot be {'rejected' if rejected else 'cancelled'}.")
+        raise Conflict(
+            "invalid_state",
+            f"An order that is {order.status} cannot be {'rejected' if rejected else 'cancelled'}.",
+        )
     for line in lines:
         bins[line.bin_id].on_order = max(bins[line.bin_id].on_order - line.quantity_open, 0)
     Bin.objects.bulk_update(list(bins.values()), ["on_order"])
@@ -361,8 +431,11 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str = "", rejected: boo
     order.cancel_reason = reason[:200]
     order.save(update_fields=["status", "closed_at", "cancel_reason", "updated_at"])
     OrderEvent.objects.create(
-        vendor_id=order.vendor_id, order_id=order.pk, user_id=scope.user_id,
-        kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED, note=reason[:200],
+        vendor_id=order.vendor_id,
+        order_id=order.pk,
+        user_id=scope.user_id,
+        kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
+        note=reason[:200],
     )
     return order
 
@@ -377,7 +450,9 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     writes their on_order.
     """
     lines = list(
-        OrderLine.objects.filter(vendor_id=vendor_id, bin_id__in=list(receipts), order__status__in=OUTSTANDING)
+        OrderLine.objects.filter(
+            vendor_id=vendor_id, bin_id__in=list(receipts), order__status__in=OUTSTANDING
+        )
         .select_related("order")
         .order_by("order__released_at", "order_id", "line_number")
     )
@@ -400,14 +475,20 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     OrderLine.objects.bulk_update(changed, ["quantity_received", "updated_at"])
     order_ids = {line.order_id for line in changed}
     open_left = set(
-        OrderLine.objects.filter(order_id__in=order_ids, quantity_received__lt=F("quantity_ordered"))
-        .values_list("order_id", flat=True)
+        OrderLine.objects.filter(
+            order_id__in=order_ids, quantity_received__lt=F("quantity_ordered")
+        ).values_list("order_id", flat=True)
     )
     full = sorted(order_ids - open_left)
     if full:
-        Order.objects.filter(pk__in=full).update(status=OrderStatus.RECEIVED, closed_at=now, updated_at=now)
+        Order.objects.filter(pk__in=full).update(
+            status=OrderStatus.RECEIVED, closed_at=now, updated_at=now
+        )
         OrderEvent.objects.bulk_create(
-            [OrderEvent(vendor_id=vendor_id, order_id=pk, kind=OrderEventKind.RECEIVED) for pk in full]
+            [
+                OrderEvent(vendor_id=vendor_id, order_id=pk, kind=OrderEventKind.RECEIVED)
+                for pk in full
+            ]
         )
     Order.objects.filter(pk__in=sorted(order_ids & open_left)).update(updated_at=now)
     return dict(taken)
@@ -426,7 +507,11 @@ def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
         try:
             evaluate_bins.apply_async(args=(vendor_id, bin_ids), retry=False)
         except Exception:  # the broker is the outside world here: any failure is logged
-            log.warning("could not enqueue evaluation of %d bins; the sweep will pick them up", len(bin_ids), exc_info=True)
+            log.warning(
+                "could not enqueue evaluation of %d bins; the sweep will pick them up",
+                len(bin_ids),
+                exc_info=True,
+            )
 
     transaction.on_commit(send)
 
@@ -443,4 +528,3 @@ def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
     for vendor, pk in qs.values_list("vendor_id", "pk").distinct().order_by("vendor_id", "pk"):
         out[vendor].append(pk)
     return dict(out)
-

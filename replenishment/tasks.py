@@ -34,9 +34,17 @@ def sweep_bins() -> int:
     for vendor_id, bin_ids in services.sweep_candidates().items():
         for start in range(0, len(bin_ids), SWEEP_CHUNK):
             try:
-                orders += len(services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]))
+                orders += len(
+                    services.bins_evaluate(
+                        vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]
+                    )
+                )
             except DatabaseError:
-                log.exception("sweep of vendor %s failed at chunk %s; the next sweep retries", vendor_id, start)
+                log.exception(
+                    "sweep of vendor %s failed at chunk %s; the next sweep retries",
+                    vendor_id,
+                    start,
+                )
     return orders
 
 

@@ -30,7 +30,9 @@ class Site(models.Model):
     class Meta:
         ordering = ["customer_id", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "code"], name="site_code_unique_per_customer")
+            models.UniqueConstraint(
+                fields=["customer", "code"], name="site_code_unique_per_customer"
+            )
         ]
         indexes = [models.Index(fields=["vendor", "customer"])]
 
@@ -45,7 +47,9 @@ class Location(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="locations")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="locations")
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
     code = models.CharField(max_length=32)
     name = models.CharField(max_length=200, blank=True)
     path = models.CharField(max_length=255, editable=False, default="")  # "/1/7/42/"
@@ -56,9 +60,14 @@ class Location(models.Model):
     class Meta:
         ordering = ["customer_id", "path"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "code"], name="location_code_unique_per_customer")
+            models.UniqueConstraint(
+                fields=["customer", "code"], name="location_code_unique_per_customer"
+            )
         ]
-        indexes = [models.Index(fields=["vendor", "path"]), models.Index(fields=["vendor", "customer", "site"])]
+        indexes = [
+            models.Index(fields=["vendor", "path"]),
+            models.Index(fields=["vendor", "customer", "site"]),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -67,7 +76,9 @@ class Location(models.Model):
 class ScannerDevice(SecretToken):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="devices")
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="devices")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="devices"
+    )
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -108,13 +119,17 @@ class Bin(models.Model):
     class Meta:
         ordering = ["location_id", "item_id"]
         constraints = [
-            models.UniqueConstraint(fields=["location", "item"], name="bin_unique_per_location_item"),
+            models.UniqueConstraint(
+                fields=["location", "item"], name="bin_unique_per_location_item"
+            ),
             models.UniqueConstraint(fields=["vendor", "label"], name="bin_label_unique_per_vendor"),
             models.CheckConstraint(condition=Q(min_qty__gte=0), name="bin_min_not_negative"),
             models.CheckConstraint(condition=Q(min_qty__lte=F("max_qty")), name="bin_min_le_max"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="bin_on_hand_not_negative"),
             models.CheckConstraint(condition=Q(on_order__gte=0), name="bin_on_order_not_negative"),
-            models.CheckConstraint(condition=Q(pack_multiple__gte=1), name="bin_pack_multiple_positive"),
+            models.CheckConstraint(
+                condition=Q(pack_multiple__gte=1), name="bin_pack_multiple_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(kanban_quantity__isnull=True) | Q(kanban_quantity__gte=1),
                 name="bin_kanban_quantity_positive",
@@ -156,8 +171,12 @@ class ScanEvent(models.Model):
     gross_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
-    device = models.ForeignKey(ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    device = models.ForeignKey(
+        ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Kanban cards wait here until an evaluation orders them (under the bin's lock).
     kanban_pending = models.BooleanField(default=False)
 
@@ -166,12 +185,16 @@ class ScanEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "event_id"], name="scan_event_id_unique_per_vendor")
+            models.UniqueConstraint(
+                fields=["vendor", "event_id"], name="scan_event_id_unique_per_vendor"
+            )
         ]
         indexes = [
             models.Index(fields=["bin", "occurred_at"]),
             models.Index(fields=["vendor", "customer", "received_at"]),
-            models.Index(fields=["bin"], condition=Q(kanban_pending=True), name="scan_kanban_pending"),
+            models.Index(
+                fields=["bin"], condition=Q(kanban_pending=True), name="scan_kanban_pending"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -194,9 +217,15 @@ class LedgerEntry(models.Model):
     delta = models.IntegerField()
     on_hand_after = models.IntegerField()
     applied = models.BooleanField(default=True)
-    scan_event = models.OneToOneField(ScanEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="ledger_entry")
-    device = models.ForeignKey(ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    scan_event = models.OneToOneField(
+        ScanEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="ledger_entry"
+    )
+    device = models.ForeignKey(
+        ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
 
@@ -217,7 +246,9 @@ class BinLevelChange(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="level_changes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     changed_at = models.DateTimeField(auto_now_add=True)
     source = models.CharField(max_length=16, default="api")
     old_min = models.IntegerField(null=True)

@@ -32,21 +32,26 @@ class Resolver:
                 raise ScanRejected("unknown_location", f"No location {scan.location!r} here.")
             if self.site_id is not None and location.site_id != self.site_id:
                 raise ScanRejected(
-                    "location_not_allowed", f"Location {scan.location!r} is not at this scanner's site."
+                    "location_not_allowed",
+                    f"Location {scan.location!r} is not at this scanner's site.",
                 )
         found = self.bins_by_label.get(scan.code)
         if found is not None:
             if location is not None and found.location_id != location.pk:
                 raise ScanRejected(
-                    "location_mismatch", f"Bin label {scan.code!r} is not at location {scan.location!r}."
+                    "location_mismatch",
+                    f"Bin label {scan.code!r} is not at location {scan.location!r}.",
                 )
         else:
             items = self.items_by_code.get(scan.code)
             if not items:
-                raise ScanRejected("unknown_code", f"No bin label, item or part number {scan.code!r}.")
+                raise ScanRejected(
+                    "unknown_code", f"No bin label, item or part number {scan.code!r}."
+                )
             if len(items) > 1:
                 raise ScanRejected(
-                    "ambiguous_code", f"{scan.code!r} names {len(items)} items; scan the bin label instead."
+                    "ambiguous_code",
+                    f"{scan.code!r} names {len(items)} items; scan the bin label instead.",
                 )
             if location is None:
                 raise ScanRejected(
@@ -54,7 +59,9 @@ class Resolver:
                 )
             found = self.bins_by_place.get((location.pk, next(iter(items))))
             if found is None:
-                raise ScanRejected("not_stocked", f"{scan.code!r} is not stocked at {scan.location!r}.")
+                raise ScanRejected(
+                    "not_stocked", f"{scan.code!r} is not stocked at {scan.location!r}."
+                )
         if self.site_id is not None and found.site_id != self.site_id:
             raise ScanRejected("location_not_allowed", "That bin is not at this scanner's site.")
         if not found.active:
@@ -75,14 +82,20 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
         res.bins_by_label[found.label] = found
     item_codes = codes - res.bins_by_label.keys()
     if item_codes:
-        for sku, item_id in Item.objects.for_scope(scope).filter(sku__in=item_codes).values_list("sku", "id"):
+        for sku, item_id in (
+            Item.objects.for_scope(scope).filter(sku__in=item_codes).values_list("sku", "id")
+        ):
             res.items_by_code[sku].add(item_id)
         for code, item_id in (
-            ItemBarcode.objects.for_scope(scope).filter(code__in=item_codes).values_list("code", "item_id")
+            ItemBarcode.objects.for_scope(scope)
+            .filter(code__in=item_codes)
+            .values_list("code", "item_id")
         ):
             res.items_by_code[code].add(item_id)
         for code, item_id in (
-            CrossReference.objects.for_scope(scope).filter(code__in=item_codes).values_list("code", "item_id")
+            CrossReference.objects.for_scope(scope)
+            .filter(code__in=item_codes)
+            .values_list("code", "item_id")
         ):
             res.items_by_code[code].add(item_id)
     if location_codes:

@@ -60,7 +60,9 @@ def _text(raw: dict, key: str, *, max_length: int, required: bool) -> str:
     if not value and required:
         raise ScanRejected(f"missing_{key}", f"'{key}' is required.")
     if len(value) > max_length or any(ord(c) < 32 for c in value):
-        raise ScanRejected(f"invalid_{key}", f"'{key}' must be at most {max_length} printable characters.")
+        raise ScanRejected(
+            f"invalid_{key}", f"'{key}' must be at most {max_length} printable characters."
+        )
     return value
 
 
@@ -81,7 +83,8 @@ def _quantity(raw: dict, kind: str) -> int | None:
     low = 0 if kind == MovementKind.COUNT else 1
     if value < low or value > settings.SCAN_MAX_QUANTITY:
         raise ScanRejected(
-            "invalid_quantity", f"'quantity' for {kind} must be between {low} and {settings.SCAN_MAX_QUANTITY}."
+            "invalid_quantity",
+            f"'quantity' for {kind} must be between {low} and {settings.SCAN_MAX_QUANTITY}.",
         )
     return value
 
@@ -122,7 +125,9 @@ def _occurred_at(raw: dict, now: dt.datetime) -> dt.datetime:
     except (OverflowError, ValueError) as exc:
         raise ScanRejected("invalid_occurred_at", "'occurred_at' is out of range.") from exc
     if when > now + dt.timedelta(seconds=settings.SCAN_FUTURE_TOLERANCE_SECONDS):
-        raise ScanRejected("occurred_in_future", "'occurred_at' is in the future; check the scanner's clock.")
+        raise ScanRejected(
+            "occurred_in_future", "'occurred_at' is in the future; check the scanner's clock."
+        )
     if when < OLDEST:
         raise ScanRejected("invalid_occurred_at", "'occurred_at' is before the year 2000.")
     return when
@@ -133,7 +138,9 @@ def scan_parse(raw: Any, *, index: int, now: dt.datetime) -> ScanInput:
         raise ScanRejected("invalid_event", "Each scan must be a JSON object.")
     value = raw.get("event_id")
     if value is None:
-        raise ScanRejected("missing_event_id", "'event_id' (a UUID made by the scanner) is required.")
+        raise ScanRejected(
+            "missing_event_id", "'event_id' (a UUID made by the scanner) is required."
+        )
     try:
         event_id = uuid.UUID(value) if isinstance(value, str) else None
     except ValueError:

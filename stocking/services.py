@@ -50,9 +50,13 @@ class ScanBatchResult:
         }
 
 
-def weight_to_count(*, gross_grams: Decimal, tare_grams: Decimal, unit_weight_grams: Decimal) -> int:
+def weight_to_count(
+    *, gross_grams: Decimal, tare_grams: Decimal, unit_weight_grams: Decimal
+) -> int:
     """quantity = round((gross - tare) / unit weight), never below zero."""
-    pieces = ((gross_grams - tare_grams) / unit_weight_grams).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    pieces = ((gross_grams - tare_grams) / unit_weight_grams).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
     return max(int(pieces), 0)
 
 
@@ -61,7 +65,9 @@ def _reject(results: list[ScanResult], index: int, err: ScanRejected) -> None:
     results[index].error = {"code": err.code, "detail": err.detail}
 
 
-def scan_batch_ingest(*, scope: Scope, events: list[Any], now: dt.datetime | None = None) -> ScanBatchResult:
+def scan_batch_ingest(
+    *, scope: Scope, events: list[Any], now: dt.datetime | None = None
+) -> ScanBatchResult:
     """Judge each event alone, store the good ones, apply them per bin in time order.
 
     The query count does not depend on the number of events. Idempotent per vendor:
@@ -111,7 +117,9 @@ def scan_batch_ingest(*, scope: Scope, events: list[Any], now: dt.datetime | Non
 
 
 def _check_kind(scan: ScanInput, found: Bin) -> None:
-    if scan.kind == MovementKind.WEIGHT and (found.tare_grams is None or not found.item.unit_weight_grams):
+    if scan.kind == MovementKind.WEIGHT and (
+        found.tare_grams is None or not found.item.unit_weight_grams
+    ):
         raise ScanRejected(
             "missing_weight_setup", f"Bin {found.label} has no tare or its item no unit weight."
         )
@@ -120,7 +128,13 @@ def _check_kind(scan: ScanInput, found: Bin) -> None:
 
 
 @transaction.atomic
-def _store(*, scope: Scope, placed: list[tuple[ScanInput, Bin]], results: list[ScanResult], now: dt.datetime) -> set[int]:
+def _store(
+    *,
+    scope: Scope,
+    placed: list[tuple[ScanInput, Bin]],
+    results: list[ScanResult],
+    now: dt.datetime,
+) -> set[int]:
     if scope.device_id is not None:
         ScannerDevice.objects.filter(pk=scope.device_id).update(last_seen_at=now)
     if not placed:
@@ -136,8 +150,9 @@ def _store(*, scope: Scope, placed: list[tuple[ScanInput, Bin]], results: list[S
         .order_by("pk")
     }
     known = set(
-        ScanEvent.objects.filter(vendor_id=scope.vendor_id, event_id__in=[s.event_id for s, _ in placed])
-        .values_list("event_id", flat=True)
+        ScanEvent.objects.filter(
+            vendor_id=scope.vendor_id, event_id__in=[s.event_id for s, _ in placed]
+        ).values_list("event_id", flat=True)
     )
     fresh = []
     for scan, found in placed:
@@ -173,7 +188,9 @@ def _store(*, scope: Scope, placed: list[tuple[ScanInput, Bin]], results: list[S
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
     LedgerEntry.objects.bulk_create(ledger)
     if receipts:
-        for bin_id, quantity in hooks.receipts_allocate(vendor_id=scope.vendor_id, receipts=receipts).items():
+        for bin_id, quantity in hooks.receipts_allocate(
+            vendor_id=scope.vendor_id, receipts=receipts
+        ).items():
             bins[bin_id].on_order = max(bins[bin_id].on_order - quantity, 0)
     touched = {b.pk for _, b in fresh}
     for pk in touched:
@@ -193,7 +210,9 @@ def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt
     A count that arrives late replaces on-hand as of its time; what happened after it
     (and was already applied) is added back on top.
     """
-    counted = {b.pk: s.occurred_at for s, b in fresh if s.kind in (MovementKind.COUNT, MovementKind.WEIGHT)}
+    counted = {
+        b.pk: s.occurred_at for s, b in fresh if s.kind in (MovementKind.COUNT, MovementKind.WEIGHT)
+    }
     out: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
     if not counted:
         return out

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from catalog.api import views
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # both /bins and /bins/ (the constructor only takes a bool)
+router.register("items", views.ItemViewSet, basename="item")
+router.register("cross-references", views.CrossReferenceViewSet, basename="cross-reference")
+urlpatterns = router.urls

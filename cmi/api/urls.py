@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from cmi.api import views
+
+urlpatterns = [
+    path("auth/token", views.TokenCreateView.as_view(), name="auth-token"),
+    path("auth/token/<int:token_id>", views.TokenRevokeView.as_view(), name="auth-token-revoke"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from replenishment.api import views
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # both /bins and /bins/ (the constructor only takes a bool)
+router.register("orders", views.OrderViewSet, basename="order")
+urlpatterns = router.urls

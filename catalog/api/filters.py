@@ -1,0 +1,20 @@
+import django_filters
+
+from catalog.models import CrossReference, Item
+
+
+class ItemFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter()
+    barcode = django_filters.CharFilter(field_name="barcodes__code")
+    search = django_filters.CharFilter(field_name="description", lookup_expr="icontains")
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Item
+        fields = ["sku", "barcode", "search", "active"]
+
+
+class CrossReferenceFilter(django_filters.FilterSet):
+    class Meta:
+        model = CrossReference
+        fields = ["customer", "item", "kind", "code"]

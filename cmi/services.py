@@ -1,0 +1,55 @@
+"""Writes for tenancy: ERP keys and personal API tokens."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from cmi import tokens
+from cmi.errors import ApiError
+from cmi.models import ApiToken, ErpKey
+from cmi.scoping import Scope
+
+
+@transaction.atomic
+def erp_key_create(*, vendor_id: int, name: str = "") -> tuple[ErpKey, str]:
+    plain, digest = tokens.token_new(tokens.ERP_PREFIX)
+    key = ErpKey.objects.create(
+        vendor_id=vendor_id, name=name, token_hash=digest, prefix=plain[:10]
+    )
+    return key, plain
+
+
+@transaction.atomic
+def erp_key_revoke(*, scope: Scope, key_id: int) -> ErpKey:
+    key = ErpKey.objects.for_scope(scope).filter(pk=key_id).first()
+    if key is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str = "") -> tuple[ApiToken, str]:
+    plain, digest = tokens.token_new(tokens.USER_PREFIX)
+    token = ApiToken.objects.create(
+        user=user,
+        vendor_id=user.membership.vendor_id,
+        name=name,
+        token_hash=digest,
+        prefix=plain[:10],
+    )
+    return token, plain
+
+
+@transaction.atomic
+def api_token_revoke(*, user, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,46 @@
+import django_filters
+from django.db.models import Q
+
+from cmi.tenancy import scope_for_request
+from stocking.models import Bin, Location
+from stocking.selectors import BIN_STATUSES, bin_status_q
+
+
+class BinFilter(django_filters.FilterSet):
+    label = django_filters.CharFilter()
+    location = django_filters.NumberFilter(field_name="location_id")
+    location_code = django_filters.CharFilter(field_name="location__code")
+    location_subtree = django_filters.NumberFilter(
+        method="filter_subtree", label="Location subtree (id)"
+    )
+    sku = django_filters.CharFilter(field_name="item__sku")
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    site = django_filters.NumberFilter(field_name="site_id")
+    status = django_filters.ChoiceFilter(
+        choices=[(s, s) for s in BIN_STATUSES], method="filter_status"
+    )
+
+    class Meta:
+        model = Bin
+        fields = ["label", "location", "location_code", "sku", "customer", "site", "status"]
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(bin_status_q(value))
+
+    def filter_subtree(self, queryset, name, value):
+        scope = scope_for_request(self.request)
+        root = Location.objects.for_scope(scope).filter(pk=value).first() if scope else None
+        if root is None:
+            return queryset.none()
+        return queryset.filter(Q(location__path__startswith=root.path))
+
+
+class LocationFilter(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    site = django_filters.NumberFilter(field_name="site_id")
+    parent = django_filters.NumberFilter(field_name="parent_id")
+    code = django_filters.CharFilter()
+
+    class Meta:
+        model = Location
+        fields = ["customer", "site", "parent", "code"]

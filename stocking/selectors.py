@@ -1,0 +1,64 @@
+"""Reads of stock: annotated and prefetched so a page costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+
+from cmi.scoping import Scope
+from stocking.models import Bin, BinLevelChange, LedgerEntry, Location, ScannerDevice, Site
+
+BIN_STATUSES = ("below_min", "at_zero", "over_max", "ok")
+
+
+def bin_status_q(status: str) -> Q:
+    if status == "at_zero":
+        return Q(on_hand__lte=0)
+    if status == "below_min":
+        return Q(on_hand__lt=F("min_qty"))
+    if status == "over_max":
+        return Q(on_hand__gt=F("max_qty"))
+    return Q(on_hand__gte=F("min_qty"), on_hand__lte=F("max_qty"), on_hand__gt=0)
+
+
+def bin_list(*, scope: Scope) -> QuerySet[Bin]:
+    return (
+        Bin.objects.for_scope(scope)
+        .select_related("item", "location", "customer")
+        .order_by("customer_id", "location_id", "item__sku", "pk")
+    )
+
+
+def site_list(*, scope: Scope) -> QuerySet[Site]:
+    qs = Site.objects.for_scope(scope).order_by("customer_id", "code")
+    if scope.site_id is not None:
+        qs = qs.filter(pk=scope.site_id)
+    return qs
+
+
+def location_list(*, scope: Scope) -> QuerySet[Location]:
+    return (
+        Location.objects.for_scope(scope).select_related("parent").order_by("customer_id", "path")
+    )
+
+
+def location_subtree_q(location: Location, prefix: str = "location__") -> Q:
+    return Q(**{f"{prefix}path__startswith": location.path})
+
+
+def ledger_list(*, scope: Scope, bin_id: int) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.for_scope(scope).filter(bin_id=bin_id).order_by("-occurred_at", "-id")
+    )
+
+
+def level_change_list(*, scope: Scope, bin_id: int) -> QuerySet[BinLevelChange]:
+    return (
+        BinLevelChange.objects.for_scope(scope)
+        .filter(bin_id=bin_id)
+        .select_related("user")
+        .order_by("-changed_at", "-id")
+    )
+
+
+def device_list(*, scope: Scope) -> QuerySet[ScannerDevice]:
+    return ScannerDevice.objects.for_scope(scope).order_by("customer_id", "name", "pk")
