@@ -35,7 +35,7 @@ format: install ## apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
 
 schema: install ## write the OpenAPI schema file (commit it)
-	$(BIN)/python manage.py spectacular --file openapi.yaml --validate
+	$(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
 migrate: install ## apply migrations
 	$(BIN)/python manage.py migrate

@@ -53,3 +53,20 @@ def api_token_revoke(*, user, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+@transaction.atomic
+def customer_update(*, scope: Scope, customer_id: int, **fields):
+    """Release policy, cutoff times, time zone and names; vendor admins only (checked by the view)."""
+    from cmi.models import Customer, ReleasePolicy
+
+    customer = Customer.objects.for_scope(scope).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    for name in ("name", "account_number", "release_policy", "cutoff_times", "timezone"):
+        if name in fields:
+            setattr(customer, name, fields[name])
+    if customer.release_policy == ReleasePolicy.SCHEDULED and not customer.cutoff_times:
+        raise ApiError("missing_cutoff_times", "A scheduled policy needs at least one cutoff time.", field="cutoff_times")
+    customer.save()
+    return customer

@@ -14,6 +14,7 @@ class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     """The vendor's catalog. Vendor staff write; every principal of the vendor reads."""
 
     serializer_class = ItemOut
+    lookup_value_regex = r"\d+"
     filterset_class = filters.ItemFilter
     read_roles = ALL_PEOPLE | {"erp"}
 
@@ -44,6 +45,7 @@ class CrossReferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     """Customers' own part numbers and barcodes for the vendor's items."""
 
     serializer_class = CrossReferenceOut
+    lookup_value_regex = r"\d+"
     filterset_class = filters.CrossReferenceFilter
 
     def scoped_queryset(self, scope):

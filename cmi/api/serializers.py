@@ -13,10 +13,42 @@ class TokenResponseSerializer(serializers.Serializer):
     prefix = serializers.CharField()
 
 
-class ErrorSerializer(serializers.Serializer):
-    class _Error(serializers.Serializer):
-        code = serializers.CharField()
-        detail = serializers.CharField()
-        field = serializers.CharField(allow_null=True)
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable.")
+    detail = serializers.CharField(help_text="For people.")
+    field = serializers.CharField(allow_null=True, help_text="The input that was wrong, when one was.")
 
-    error = _Error()
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class CustomerOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    account_number = serializers.CharField()
+    release_policy = serializers.CharField()
+    cutoff_times = serializers.ListField(child=serializers.CharField())
+    timezone = serializers.CharField()
+
+
+class CustomerIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    account_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    release_policy = serializers.ChoiceField(choices=["auto", "scheduled", "approval"], required=False)
+    cutoff_times = serializers.ListField(
+        child=serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$"), max_length=24, required=False
+    )
+    timezone = serializers.CharField(max_length=64, required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        from cmi.models import validate_timezone
+
+        try:
+            validate_timezone(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="invalid_timezone") from exc
+        return value

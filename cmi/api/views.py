@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from cmi.api.serializers import ErrorSerializer, TokenRequestSerializer, TokenResponseSerializer
+from cmi.api.base import ScopedViewSet
+from cmi.api.serializers import (
+    CustomerIn,
+    CustomerOut,
+    ErrorSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
 from cmi.errors import ApiError
-from cmi.models import Membership
+from cmi.models import Customer, Membership
 from cmi.permissions import ALL_PEOPLE
-from cmi.services import api_token_create, api_token_revoke
+from cmi.services import api_token_create, api_token_revoke, customer_update
 
 
 class TokenCreateView(APIView):
@@ -64,3 +71,22 @@ class TokenRevokeView(APIView):
             raise ApiError("not_found", "Not found.", status_code=404)
         api_token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The vendor's customers; customer users see their own. Vendor admins set the release policy."""
+
+    serializer_class = CustomerOut
+    lookup_value_regex = r"\d+"
+    write_roles = frozenset({"vendor_admin"})
+
+    def scoped_queryset(self, scope):
+        return Customer.objects.for_scope(scope).order_by("code")
+
+    @extend_schema(request=CustomerIn, responses={200: CustomerOut, 400: ErrorSerializer, 404: ErrorSerializer})
+    def partial_update(self, request, pk=None):
+        customer = self.get_object()
+        body = CustomerIn(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        customer = customer_update(scope=self.scope, customer_id=customer.pk, **body.validated_data)
+        return Response(CustomerOut(customer).data)

@@ -202,14 +202,15 @@ class ScanBatchIn(serializers.Serializer):
     scans = ScanEventIn(many=True)
 
 
-class ScanResultOut(serializers.Serializer):
-    class _Error(serializers.Serializer):
-        code = serializers.CharField()
-        detail = serializers.CharField()
+class ScanErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
 
+
+class ScanResultOut(serializers.Serializer):
     event_id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
-    error = _Error(allow_null=True)
+    error = ScanErrorOut(allow_null=True)
 
 
 class ScanBatchOut(serializers.Serializer):
