@@ -36,6 +36,7 @@ def celery_test_queue(tmp_path_factory):
 
     name = f"cmi-test-{uuid.uuid4().hex[:12]}"
     app.conf.task_default_queue = name
+    folder = None
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         folder = tmp_path_factory.mktemp("broker")
         for sub in ("out", "processed", "control"):
@@ -47,7 +48,7 @@ def celery_test_queue(tmp_path_factory):
             "control_folder": str(folder / "control"),
             "store_processed": False,
         }
-    yield name
+    yield {"queue": name, "broker_dir": folder}
     queue_purge(name)
 
 
