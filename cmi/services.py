@@ -67,6 +67,10 @@ def customer_update(*, scope: Scope, customer_id: int, **fields):
         if name in fields:
             setattr(customer, name, fields[name])
     if customer.release_policy == ReleasePolicy.SCHEDULED and not customer.cutoff_times:
-        raise ApiError("missing_cutoff_times", "A scheduled policy needs at least one cutoff time.", field="cutoff_times")
+        raise ApiError(
+            "missing_cutoff_times",
+            "A scheduled policy needs at least one cutoff time.",
+            field="cutoff_times",
+        )
     customer.save()
     return customer

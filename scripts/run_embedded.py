@@ -21,7 +21,10 @@ BIN = Path(sys.executable).parent
 
 def manage(*args: str, capture: bool = False) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, check=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        check=True,
+        text=True,
         stdout=subprocess.PIPE if capture else None,
     )
     return result.stdout or ""
@@ -33,12 +36,12 @@ def banner(url: str, demo: dict) -> str:
         lines.append(f"Vendor {vendor['name']} ({vendor['code']})")
         lines.append(f"  ERP key:        {vendor['erp_key']}")
         for role, login in vendor["users"].items():
-            lines.append(f"  {role:<16}{login['username']} / {login['password']}")
+            lines.append(f"  {role:<18}{login['username']} / {login['password']}")
         for customer in vendor["customers"]:
             lines.append(f"  Customer {customer['name']} ({customer['release_policy']})")
             lines.append(f"    scanner token:  {customer['scanner_token']}")
             for role, login in customer["users"].items():
-                lines.append(f"    {role:<16}{login['username']} / {login['password']}")
+                lines.append(f"    {role:<18}{login['username']} / {login['password']}")
     lines += [
         "",
         "Try it:",
@@ -62,9 +65,24 @@ def main() -> int:
     demo = json.loads(manage("seed_demo", "--json", capture=True))
     url = f"http://{args.host}:{args.port}"
     commands = {
-        "web": [str(BIN / "gunicorn"), "cmi.wsgi:application", "--bind", f"{args.host}:{args.port}",
-                "--workers", "2", "--access-logfile", "-"],
-        "worker": [str(BIN / "celery"), "-A", "cmi", "worker", "--loglevel=info", "--concurrency=2"],
+        "web": [
+            str(BIN / "gunicorn"),
+            "cmi.wsgi:application",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "cmi",
+            "worker",
+            "--loglevel=info",
+            "--concurrency=2",
+        ],
         "beat": [str(BIN / "celery"), "-A", "cmi", "beat", "--loglevel=info"],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}

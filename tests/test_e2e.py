@@ -51,9 +51,25 @@ def worker(celery_test_queue, tmp_path):
     log = tmp_path / "worker.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cmi", "worker", "--pool=solo", "--loglevel=info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", celery_test_queue["queue"]],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cmi",
+                "worker",
+                "--pool=solo",
+                "--loglevel=info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                celery_test_queue["queue"],
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
@@ -76,21 +92,37 @@ def test_scans_to_released_order_through_a_real_worker(live_server, worker):
     cw = va.customers[0]
     b = cw.bins[1]  # min 10, max 50, on hand 30, pack multiple 10
     events = [
-        {"event_id": str(uuid.uuid4()), "kind": "issue", "code": b.label, "quantity": 23,
-         "occurred_at": timezone.now().isoformat()},
-        {"event_id": str(uuid.uuid4()), "kind": "issue", "code": cw.bins[0].label, "quantity": 1,
-         "occurred_at": timezone.now().isoformat()},
+        {
+            "event_id": str(uuid.uuid4()),
+            "kind": "issue",
+            "code": b.label,
+            "quantity": 23,
+            "occurred_at": timezone.now().isoformat(),
+        },
+        {
+            "event_id": str(uuid.uuid4()),
+            "kind": "issue",
+            "code": cw.bins[0].label,
+            "quantity": 1,
+            "occurred_at": timezone.now().isoformat(),
+        },
     ]
     started = time.monotonic()
-    resp = requests.post(f"{live_server.url}/api/v1/scans", json={"scans": events},
-                         headers={"Authorization": f"Bearer {cw.token}"}, timeout=30)
+    resp = requests.post(
+        f"{live_server.url}/api/v1/scans",
+        json={"scans": events},
+        headers={"Authorization": f"Bearer {cw.token}"},
+        timeout=30,
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["accepted"] == 2
 
     erp = {"Authorization": f"Bearer {va.erp_key}"}
     orders: list = []
     while time.monotonic() - started < 30 and not orders:
-        orders = requests.get(f"{live_server.url}/api/v1/orders", headers=erp, timeout=30).json()["results"]
+        orders = requests.get(f"{live_server.url}/api/v1/orders", headers=erp, timeout=30).json()[
+            "results"
+        ]
         if not orders:
             time.sleep(0.25)
     elapsed = time.monotonic() - started
@@ -99,11 +131,18 @@ def test_scans_to_released_order_through_a_real_worker(live_server, worker):
     (order,) = orders
     assert order["status"] == "released" and order["po_number"]
     # on hand 7, on order 0: position 7 <= min 10; max 50 - 7 = 43 -> 5 packs of 10 = 50
-    assert [(line["bin_label"], line["quantity_ordered"]) for line in order["lines"]] == [(b.label, 50)]
-    detail = requests.get(f"{live_server.url}/api/v1/orders/{order['id']}", headers=erp, timeout=30).json()
+    assert [(line["bin_label"], line["quantity_ordered"]) for line in order["lines"]] == [
+        (b.label, 50)
+    ]
+    detail = requests.get(
+        f"{live_server.url}/api/v1/orders/{order['id']}", headers=erp, timeout=30
+    ).json()
     assert [e["kind"] for e in detail["events"]][:3] == ["created", "line_added", "released"]
-    bin_row = requests.get(f"{live_server.url}/api/v1/bins/{b.pk}",
-                           headers={"Authorization": f"Bearer {va.erp_key}"}, timeout=30)
+    bin_row = requests.get(
+        f"{live_server.url}/api/v1/bins/{b.pk}",
+        headers={"Authorization": f"Bearer {va.erp_key}"},
+        timeout=30,
+    )
     assert bin_row.status_code == 403  # the ERP reads orders, not stock
     print(f"scan to released order: {elapsed:.2f}s")
 
@@ -113,13 +152,25 @@ def test_replayed_batch_through_http_while_worker_runs(live_server, worker):
     va = vendor_world("e2f", customers=1)
     cw = va.customers[0]
     b = cw.bins[0]
-    events = [{"event_id": str(uuid.uuid4()), "kind": "issue", "code": b.label, "quantity": 1,
-               "occurred_at": timezone.now().isoformat()} for _ in range(25)]
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "kind": "issue",
+            "code": b.label,
+            "quantity": 1,
+            "occurred_at": timezone.now().isoformat(),
+        }
+        for _ in range(25)
+    ]
     answers: list = []
 
     def post() -> None:
-        r = requests.post(f"{live_server.url}/api/v1/scans", json={"scans": events},
-                          headers={"Authorization": f"Bearer {cw.token}"}, timeout=60)
+        r = requests.post(
+            f"{live_server.url}/api/v1/scans",
+            json={"scans": events},
+            headers={"Authorization": f"Bearer {cw.token}"},
+            timeout=60,
+        )
         answers.append(r.json())
 
     threads = [threading.Thread(target=post) for _ in range(2)]

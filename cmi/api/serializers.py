@@ -16,7 +16,9 @@ class TokenResponseSerializer(serializers.Serializer):
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable.")
     detail = serializers.CharField(help_text="For people.")
-    field = serializers.CharField(allow_null=True, help_text="The input that was wrong, when one was.")
+    field = serializers.CharField(
+        allow_null=True, help_text="The input that was wrong, when one was."
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -36,7 +38,9 @@ class CustomerOut(serializers.Serializer):
 class CustomerIn(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     account_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
-    release_policy = serializers.ChoiceField(choices=["auto", "scheduled", "approval"], required=False)
+    release_policy = serializers.ChoiceField(
+        choices=["auto", "scheduled", "approval"], required=False
+    )
     cutoff_times = serializers.ListField(
         child=serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$"), max_length=24, required=False
     )

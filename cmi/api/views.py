@@ -83,7 +83,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     def scoped_queryset(self, scope):
         return Customer.objects.for_scope(scope).order_by("code")
 
-    @extend_schema(request=CustomerIn, responses={200: CustomerOut, 400: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        request=CustomerIn, responses={200: CustomerOut, 400: ErrorSerializer, 404: ErrorSerializer}
+    )
     def partial_update(self, request, pk=None):
         customer = self.get_object()
         body = CustomerIn(data=request.data, partial=True)

@@ -1,0 +1,134 @@
+"""Benchmarks: print figures, assert nothing.
+
+    make bench                                   # embedded default (SQLite file var/bench.sqlite3)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cmi_bench make bench
+
+Measures the scan API service (events per second and queries per batch at several
+batch sizes) and the replenishment evaluation (bins per second), on a fresh
+database built with the test factories.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from cmi.scoping import Scope  # noqa: E402
+from replenishment.services import bins_evaluate  # noqa: E402
+from stocking.models import Bin  # noqa: E402
+from stocking.services import scan_batch_ingest  # noqa: E402
+from stocking.setup import bin_create, location_create  # noqa: E402
+
+
+def fresh_database() -> None:
+    if connection.vendor == "sqlite":
+        Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        conf = connection.settings_dict
+        admin = psycopg.connect(
+            host=conf["HOST"],
+            port=conf["PORT"] or 5432,
+            user=conf["USER"],
+            password=conf["PASSWORD"] or None,
+            dbname="postgres",
+            autocommit=True,
+        )
+        if not admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [conf["NAME"]]
+        ).fetchone():
+            admin.execute(f'CREATE DATABASE "{conf["NAME"]}"')
+        admin.close()
+        with connection.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    (ROOT / "var").mkdir(exist_ok=True)
+    fresh_database()
+    from tests.factories import vendor_world
+
+    world = vendor_world(f"bench{uuid.uuid4().hex[:4]}", customers=1, items=40)
+    cw = world.customers[0]
+    scope = world.scope
+    # 200 bins on 5 shelves
+    for shelf_no in range(5):
+        shelf = location_create(
+            scope=scope, site_id=cw.site.pk, code=f"BENCH-{shelf_no}", parent_id=cw.room.pk
+        )
+        for item in world.items:
+            bin_create(
+                scope=scope,
+                location_id=shelf.pk,
+                item_id=item.pk,
+                min_qty=100,
+                max_qty=500,
+                on_hand=400,
+            )
+    labels = list(Bin.objects.filter(customer=cw.customer).values_list("label", flat=True))
+    device_scope = Scope(
+        vendor_id=world.vendor.pk,
+        role="device",
+        customer_ids=frozenset({cw.customer.pk}),
+        device_id=cw.device.pk,
+    )
+    print(f"database: {connection.vendor}; bins: {len(labels)}")
+    print(f"{'batch':>6} {'runs':>5} {'median ms':>10} {'events/s':>10} {'queries':>8}")
+    for size in (10, 100, 500, 1000):
+        times, queries = [], 0
+        runs = 5
+        for _ in range(runs):
+            events = [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "kind": ("issue", "receive")[i % 2],
+                    "code": labels[i % len(labels)],
+                    "quantity": 1,
+                    "occurred_at": timezone.now().isoformat(),
+                }
+                for i in range(size)
+            ]
+            with CaptureQueriesContext(connection) as ctx:
+                start = time.perf_counter()
+                result = scan_batch_ingest(scope=device_scope, events=events)
+                times.append(time.perf_counter() - start)
+            queries = len(ctx.captured_queries)
+            assert result.count("accepted") == size
+        median = statistics.median(times)
+        print(f"{size:>6} {runs:>5} {median * 1000:>10.1f} {size / median:>10.0f} {queries:>8}")
+
+    Bin.objects.filter(customer=cw.customer).update(on_hand=0)
+    ids = list(Bin.objects.filter(customer=cw.customer).values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        with transaction.atomic():
+            bins_evaluate(vendor_id=world.vendor.pk, bin_ids=ids)
+        took = time.perf_counter() - start
+    print(
+        f"evaluate {len(ids)} bins below min: {took * 1000:.1f} ms, {len(ctx.captured_queries)} queries"
+    )
+
+
+if __name__ == "__main__":
+    main()
