@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "catalog",
     "stocking",
     "replenishment",
+    "edi",
     "portals",
 ]
 

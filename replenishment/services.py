@@ -227,7 +227,9 @@ def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
 
 # --- release ---------------------------------------------------------------------
 
-RELEASE_HOOKS: list = []  # called with (vendor_id, order_ids) inside the transaction
+# Called inside the transaction with (vendor_id=..., order_ids=[...]); EDI registers here.
+RELEASE_HOOKS: list = []
+CANCEL_HOOKS: list = []
 
 
 def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None = None) -> None:
@@ -437,6 +439,9 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str = "", rejected: boo
         kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
         note=reason[:200],
     )
+    if order.po_number:  # the ERP has it: tell it
+        for hook in CANCEL_HOOKS:
+            hook(vendor_id=order.vendor_id, order_ids=[order.pk])
     return order
 
 

@@ -1,0 +1,223 @@
+"""Writing outbound documents: control numbers, the envelope, the outbox cursor.
+
+Control numbers (ISA13, GS06, ST02) come from per-vendor counters taken under row
+locks, so they are unique and increasing, also under concurrent releases. The
+outbox cursor is drawn last, under its own lock held until commit: cursors become
+visible in increasing order and a poll never skips a document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from cmi.models import VendorSequence
+from edi.models import Direction, Document, OrderEdiState, TradingPartner
+from edi.x12 import (
+    FunctionalGroup,
+    Interchange,
+    Segment,
+    Separators,
+    TransactionSet,
+    interchange_serialize,
+    text_clean,
+)
+from replenishment.models import Order, OrderLine
+
+FUNCTIONAL_IDS = {"850": "PO", "997": "FA", "855": "PR", "856": "SH", "810": "IN", "852": "PD"}
+
+
+def partner_separators(partner: TradingPartner) -> Separators:
+    return Separators(
+        element=partner.element_separator,
+        component=partner.component_separator,
+        segment=partner.segment_terminator,
+        repetition=partner.repetition_separator
+        if partner.version == TradingPartner.Version.V5010
+        else None,
+        newline=partner.newline,
+    )
+
+
+def document_write(
+    *,
+    partner: TradingPartner,
+    set_id: str,
+    segments: list[Segment],
+    order: Order | None = None,
+    customer_id: int | None = None,
+    purpose: str = "",
+    now: dt.datetime | None = None,
+) -> Document:
+    """One interchange holding one group holding one set; call inside a transaction."""
+    now = now or timezone.now()
+    vendor_id = partner.vendor_id
+    isa = VendorSequence.next_value(vendor_id=vendor_id, name="edi_isa")
+    gs = VendorSequence.next_value(vendor_id=vendor_id, name="edi_gs")
+    st = VendorSequence.next_value(vendor_id=vendor_id, name="edi_st")
+    version = partner.version
+    interchange = Interchange(
+        sender_qualifier=partner.isa_sender_qualifier,
+        sender_id=partner.isa_sender_id,
+        receiver_qualifier=partner.isa_receiver_qualifier,
+        receiver_id=partner.isa_receiver_id,
+        date=now.strftime("%y%m%d"),
+        time=now.strftime("%H%M"),
+        control_number=isa,
+        version="00501" if version == TradingPartner.Version.V5010 else "00401",
+        usage=partner.usage,
+        ack_requested="0",
+        separators=partner_separators(partner),
+        groups=[
+            FunctionalGroup(
+                functional_id=FUNCTIONAL_IDS[set_id],
+                sender=partner.gs_sender,
+                receiver=partner.gs_receiver,
+                date=now.strftime("%Y%m%d"),
+                time=now.strftime("%H%M"),
+                control_number=gs,
+                version=version + partner.gs08_suffix,
+                sets=[
+                    TransactionSet(
+                        id=set_id, control_number=f"{st % 1_000_000_000:04d}", segments=segments
+                    )
+                ],
+            )
+        ],
+    )
+    payload = interchange_serialize(interchange)
+    cursor = VendorSequence.next_value(vendor_id=vendor_id, name="edi_outbox_cursor")
+    return Document.objects.create(
+        vendor_id=vendor_id,
+        customer_id=customer_id
+        if customer_id is not None
+        else (order.customer_id if order else None),
+        direction=Direction.OUT,
+        transaction_set=set_id,
+        purpose=purpose,
+        order=order,
+        cursor=cursor,
+        isa_control=isa,
+        gs_control=gs,
+        st_control=f"{st % 1_000_000_000:04d}",
+        payload=payload,
+    )
+
+
+def _money(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def purchase_order_segments(
+    *, order: Order, lines: list[OrderLine], separators: Separators, purpose: str
+) -> list[Segment]:
+    """The 850's body (between ST and SE): BEG, CUR, REF, PER, DTM, N1 loops, PO1 loops, CTT."""
+
+    def clean(value: str, limit: int) -> str:
+        return text_clean(value or "", separators)[:limit]
+
+    customer, site = order.customer, order.site
+    released = timezone.localtime(order.released_at or timezone.now()).strftime("%Y%m%d")
+    segments = [
+        Segment("BEG", [purpose, "SA", clean(order.po_number or "", 22), "", released]),
+        Segment("CUR", ["BY", "USD"]),
+    ]
+    if customer.account_number:
+        segments.append(Segment("REF", ["IA", clean(customer.account_number, 30)]))
+    segments.append(Segment("PER", ["BD", clean(customer.name, 60)]))
+    if order.requested_delivery_date:
+        segments.append(Segment("DTM", ["002", order.requested_delivery_date.strftime("%Y%m%d")]))
+    segments.append(Segment("N1", ["BY", clean(customer.name, 60), "91", clean(customer.code, 80)]))
+    segments.append(Segment("N1", ["ST", clean(site.name, 60), "92", clean(site.code, 80)]))
+    if site.address1:
+        segments.append(
+            Segment(
+                "N3",
+                [clean(site.address1, 55)] + ([clean(site.address2, 55)] if site.address2 else []),
+            )
+        )
+    if site.city:
+        segments.append(
+            Segment(
+                "N4",
+                [
+                    clean(site.city, 30),
+                    clean(site.state, 2),
+                    clean(site.postal_code, 15),
+                    clean(site.country, 3),
+                ],
+            )
+        )
+    total = 0
+    for line in lines:
+        item = line.item
+        element = [
+            str(line.line_number),
+            str(line.quantity_ordered),
+            clean(item.unit_of_measure, 2) or "EA",
+            _money(line.unit_price),
+            "",
+            "VP",
+            clean(item.sku, 48),
+        ]
+        part = getattr(line, "customer_part_number", "")
+        if part:
+            element += ["BP", clean(part, 48)]
+        gtin = getattr(line, "gtin", "")
+        if gtin:
+            element += ["UP" if len(gtin) == 12 else "EN", gtin]
+        segments.append(Segment("PO1", element))
+        segments.append(Segment("PID", ["F", "", "", "", clean(item.description, 80)]))
+        total += line.quantity_ordered
+    segments.append(Segment("CTT", [str(len(lines)), str(total)]))
+    return segments
+
+
+def purchase_orders_write(*, vendor_id: int, order_ids: list[int], purpose: str) -> list[Document]:
+    """An 850 for each order (00 original at release, 01 cancel, 05 replace)."""
+    from catalog.models import CrossReference, CrossReferenceKind, ItemBarcode
+
+    partner = TradingPartner.objects.filter(vendor_id=vendor_id).first()
+    if partner is None:
+        return []
+    orders = list(
+        Order.objects.filter(vendor_id=vendor_id, pk__in=order_ids)
+        .select_related("customer", "site")
+        .order_by("pk")
+    )
+    lines = list(
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .select_related("item")
+        .order_by("order_id", "line_number")
+    )
+    item_ids = {line.item_id for line in lines}
+    parts = {
+        (ref.customer_id, ref.item_id): ref.code
+        for ref in CrossReference.objects.filter(
+            item_id__in=item_ids, kind=CrossReferenceKind.PART_NUMBER
+        ).order_by("-id")
+    }
+    gtins: dict[int, str] = {}
+    for code in ItemBarcode.objects.filter(item_id__in=item_ids).order_by("-id"):
+        if code.code.isdigit() and len(code.code) in (12, 13, 14):
+            gtins[code.item_id] = code.code
+    separators = partner_separators(partner)
+    written = []
+    for order in orders:
+        mine = [line for line in lines if line.order_id == order.pk and line.quantity_ordered > 0]
+        for line in mine:
+            line.customer_part_number = parts.get((order.customer_id, line.item_id), "")
+            line.gtin = gtins.get(line.item_id, "")
+        segments = purchase_order_segments(
+            order=order, lines=mine, separators=separators, purpose=purpose
+        )
+        written.append(
+            document_write(
+                partner=partner, set_id="850", segments=segments, order=order, purpose=purpose
+            )
+        )
+        OrderEdiState.objects.get_or_create(order=order, defaults={"vendor_id": vendor_id})
+    return written
