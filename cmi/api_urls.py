@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("catalog.api.urls")),
     path("", include("stocking.api.urls")),
     path("", include("replenishment.api.urls")),
+    path("", include("edi.api.urls")),
 ]

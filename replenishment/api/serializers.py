@@ -64,11 +64,25 @@ class OrderOut(serializers.ModelSerializer):
         ]
 
 
+# Later apps (EDI) add their view of an order here: callables (order) -> dict, read
+# after the order's own fields. Keeps replenishment from importing them.
+ORDER_DETAIL_EXTENSIONS: list = []
+
+
 class OrderDetailOut(OrderOut):
     events = OrderEventOut(many=True)
+    extensions = serializers.SerializerMethodField(
+        help_text="What other parts of the platform know about the order, e.g. `edi`."
+    )
 
     class Meta(OrderOut.Meta):
-        fields = [*OrderOut.Meta.fields, "events"]
+        fields = [*OrderOut.Meta.fields, "events", "extensions"]
+
+    def get_extensions(self, order) -> dict:
+        out: dict = {}
+        for extension in ORDER_DETAIL_EXTENSIONS:
+            out.update(extension(order))
+        return out
 
 
 class LineQuantityIn(serializers.Serializer):

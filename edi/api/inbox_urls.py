@@ -1,0 +1,3 @@
+"""The inbox ERPs and customers post X12 to."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The outbox the ERP pulls, and the partner profile."""
+
+urlpatterns: list = []
