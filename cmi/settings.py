@@ -140,6 +140,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cmi.schema_hooks.strip_backend_integer_bounds",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "replenishment.models.OrderStatus",
         "MovementKindEnum": "stocking.models.MovementKind",

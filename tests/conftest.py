@@ -101,3 +101,10 @@ def scan(kind: str, code: str, **extra) -> dict:
     }
     event.update(extra)
     return event
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Real hashing costs ~0.2 s a user and the fixtures make a dozen users per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
