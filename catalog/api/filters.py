@@ -1,6 +1,7 @@
 import django_filters
 
-from catalog.models import CrossReference, Item
+from catalog.models import CrossReference, CrossReferenceKind, Item
+from cmi.filters import IdFilter
 
 
 class ItemFilter(django_filters.FilterSet):
@@ -15,6 +16,11 @@ class ItemFilter(django_filters.FilterSet):
 
 
 class CrossReferenceFilter(django_filters.FilterSet):
+    customer = IdFilter(field_name="customer_id")
+    item = IdFilter(field_name="item_id")
+    kind = django_filters.ChoiceFilter(choices=CrossReferenceKind.choices)
+    code = django_filters.CharFilter()
+
     class Meta:
         model = CrossReference
         fields = ["customer", "item", "kind", "code"]

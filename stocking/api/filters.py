@@ -1,21 +1,20 @@
 import django_filters
 from django.db.models import Q
 
+from cmi.filters import IdFilter
 from cmi.tenancy import scope_for_request
-from stocking.models import Bin, Location
+from stocking.models import Bin, Location, ScannerDevice, Site
 from stocking.selectors import BIN_STATUSES, bin_status_q
 
 
 class BinFilter(django_filters.FilterSet):
     label = django_filters.CharFilter()
-    location = django_filters.NumberFilter(field_name="location_id")
+    location = IdFilter(field_name="location_id")
     location_code = django_filters.CharFilter(field_name="location__code")
-    location_subtree = django_filters.NumberFilter(
-        method="filter_subtree", label="Location subtree (id)"
-    )
+    location_subtree = IdFilter(method="filter_subtree", label="Location subtree (id)")
     sku = django_filters.CharFilter(field_name="item__sku")
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    site = django_filters.NumberFilter(field_name="site_id")
+    customer = IdFilter(field_name="customer_id")
+    site = IdFilter(field_name="site_id")
     status = django_filters.ChoiceFilter(
         choices=[(s, s) for s in BIN_STATUSES], method="filter_status"
     )
@@ -36,11 +35,29 @@ class BinFilter(django_filters.FilterSet):
 
 
 class LocationFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    site = django_filters.NumberFilter(field_name="site_id")
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    customer = IdFilter(field_name="customer_id")
+    site = IdFilter(field_name="site_id")
+    parent = IdFilter(field_name="parent_id")
     code = django_filters.CharFilter()
 
     class Meta:
         model = Location
         fields = ["customer", "site", "parent", "code"]
+
+
+class SiteFilter(django_filters.FilterSet):
+    customer = IdFilter(field_name="customer_id")
+    code = django_filters.CharFilter()
+
+    class Meta:
+        model = Site
+        fields = ["customer", "code"]
+
+
+class DeviceFilter(django_filters.FilterSet):
+    customer = IdFilter(field_name="customer_id")
+    site = IdFilter(field_name="site_id")
+
+    class Meta:
+        model = ScannerDevice
+        fields = ["customer", "site"]

@@ -38,7 +38,7 @@ MANAGERS = frozenset({"vendor_admin", "vendor_rep", "customer_manager"})
 
 class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     serializer_class = SiteOut
-    filterset_fields = ["customer", "code"]
+    filterset_class = filters.SiteFilter
     lookup_value_regex = r"\d+"
 
     def scoped_queryset(self, scope):
@@ -149,7 +149,7 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     """Scanners: customer managers and vendor staff add and revoke them."""
 
     serializer_class = DeviceOut
-    filterset_fields = ["customer", "site"]
+    filterset_class = filters.DeviceFilter
     lookup_value_regex = r"\d+"
     read_roles = MANAGERS
     write_roles = MANAGERS
