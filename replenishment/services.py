@@ -185,7 +185,10 @@ def _lines_add(
             )
         )
     if grown:
-        OrderLine.objects.bulk_update(grown, ["quantity_ordered", "quantity_proposed"])
+        now = timezone.now()
+        for line in grown:
+            line.updated_at = now  # bulk_update does not apply auto_now
+        OrderLine.objects.bulk_update(grown, ["quantity_ordered", "quantity_proposed", "updated_at"])
     for line in OrderLine.objects.bulk_create(new_lines):
         events.append(
             OrderEvent(
@@ -396,6 +399,8 @@ def order_approve(
             "empty_order", "Every line would be zero: reject the order instead.", field="lines"
         )
     if changed:
+        for line in changed:
+            line.updated_at = timezone.now()  # bulk_update does not apply auto_now
         OrderLine.objects.bulk_update(changed, ["quantity_ordered", "updated_at"])
         Bin.objects.bulk_update([bins[line.bin_id] for line in changed], ["on_order"])
     now = timezone.now()
@@ -475,10 +480,14 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     if not changed:
         return {}
     now = timezone.now()
+    order_ids = {line.order_id for line in changed}
+    # Lock the orders before writing their lines: two receipts for different lines
+    # of one order then take turns, and the second sees the first's lines committed
+    # when it checks whether anything is still open.
+    list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True))
     for line in changed:
         line.updated_at = now
     OrderLine.objects.bulk_update(changed, ["quantity_received", "updated_at"])
-    order_ids = {line.order_id for line in changed}
     open_left = set(
         OrderLine.objects.filter(
             order_id__in=order_ids, quantity_received__lt=F("quantity_ordered")
