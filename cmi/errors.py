@@ -55,7 +55,7 @@ def _flatten(detail: Any, prefix: str = "") -> list[tuple[str | None, str, str]]
     out: list[tuple[str | None, str, str]] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else ""
+            name = "" if key == "non_field_errors" else str(key)  # list errors have int keys
             out += _flatten(value, f"{prefix}.{name}" if prefix and name else (prefix or name))
     elif isinstance(detail, list):
         for index, value in enumerate(detail):

@@ -199,8 +199,8 @@ class StrictJSONParser(BaseParser):
             )
         try:
             return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ApiError("not_json", f"The body is not JSON: {exc}.") from exc
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ApiError("not_json", "The body is not JSON (or nests too deeply).") from exc
 
 
 def _no_constants(name: str):
