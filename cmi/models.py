@@ -105,8 +105,8 @@ class Membership(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(role__in=list(CUSTOMER_ROLES), customer__isnull=False)
-                    | models.Q(role__in=list(VENDOR_ROLES), customer__isnull=True)
+                    models.Q(role__in=sorted(CUSTOMER_ROLES), customer__isnull=False)
+                    | models.Q(role__in=sorted(VENDOR_ROLES), customer__isnull=True)
                 ),
                 name="membership_customer_matches_role",
             )

@@ -4,6 +4,7 @@ With no environment at all this is the embedded default: an SQLite file and
 kombu's filesystem broker under var/, so `make run` needs no server.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "replenishment",
     "edi",
     "portals",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the request into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cmi.urls"
@@ -101,7 +105,23 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request without it
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# django-axes: five wrong passwords for one username from one address lock that pair
+# out for 15 minutes (the API's token login included: it authenticates with the request).
+# Keyed on the pair so that one guesser cannot lock a user out from everywhere.
+AUTHENTICATION_BACKENDS = [
+    "cmi.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "portals/auth/lockout.html"
+
+# Password reset mail; printed to the console unless the environment names a real backend.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 # --- security: production turns these on through the environment ---
 SECURE_SSL_REDIRECT = env.bool(
@@ -132,6 +152,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cmi.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth_token": env("AUTH_TOKEN_RATE", default="10/min")},
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": [
+        "cmi.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Throttles key on REMOTE_ADDR unless this many proxies in front are trusted to
+    # set X-Forwarded-For; otherwise a client could pick its own key.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -194,6 +222,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "replenishment.tasks.release_due_orders",
         "schedule": crontab(minute="*"),
     },
+    "edi-flag-overdue": {"task": "edi.tasks.flag_overdue", "schedule": crontab(minute="*/15")},
 }
 
 LOGGING = {

@@ -9,6 +9,7 @@ visible in increasing order and a poll never skips a document.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
 
 from django.utils import timezone
@@ -27,6 +28,9 @@ from edi.x12 import (
 from replenishment.models import Order, OrderLine
 
 FUNCTIONAL_IDS = {"850": "PO", "997": "FA", "855": "PR", "856": "SH", "810": "IN", "852": "PD"}
+# PO1 product id qualifiers by GTIN length: a GTIN-14 (case code) is not an EAN-13,
+# and an ERP that looks up "EN" in its EAN table would not find it.
+GTIN_QUALIFIERS = {12: "UP", 13: "EN", 14: "UK"}
 
 
 def partner_separators(partner: TradingPartner) -> Separators:
@@ -41,24 +45,19 @@ def partner_separators(partner: TradingPartner) -> Separators:
     )
 
 
-def document_write(
+def interchange_build(
     *,
     partner: TradingPartner,
     set_id: str,
     segments: list[Segment],
-    order: Order | None = None,
-    customer_id: int | None = None,
-    purpose: str = "",
-    now: dt.datetime | None = None,
-) -> Document:
-    """One interchange holding one group holding one set; call inside a transaction."""
-    now = now or timezone.now()
-    vendor_id = partner.vendor_id
-    isa = VendorSequence.next_value(vendor_id=vendor_id, name="edi_isa")
-    gs = VendorSequence.next_value(vendor_id=vendor_id, name="edi_gs")
-    st = VendorSequence.next_value(vendor_id=vendor_id, name="edi_st")
+    isa: int,
+    gs: int,
+    st_control: str,
+    now: dt.datetime,
+) -> Interchange:
+    """One interchange holding one group holding one set, in the partner's dialect."""
     version = partner.version
-    interchange = Interchange(
+    return Interchange(
         sender_qualifier=partner.isa_sender_qualifier,
         sender_id=partner.isa_sender_id,
         receiver_qualifier=partner.isa_receiver_qualifier,
@@ -79,15 +78,61 @@ def document_write(
                 time=now.strftime("%H%M"),
                 control_number=gs,
                 version=version + partner.gs08_suffix,
-                sets=[
-                    TransactionSet(
-                        id=set_id, control_number=f"{st % 1_000_000_000:04d}", segments=segments
-                    )
-                ],
+                sets=[TransactionSet(id=set_id, control_number=st_control, segments=segments)],
             )
         ],
     )
-    payload = interchange_serialize(interchange)
+
+
+def partner_envelope_check(partner: TradingPartner) -> None:
+    """Raise X12Error when this profile could not write an envelope.
+
+    The model's clean() checks shapes; the writer is stricter (printable ASCII ids,
+    GS02/GS03 of 2 to 15 characters, no separator inside an id). A profile that
+    passed clean() but failed here would fail every release's 850 inside the
+    release transaction, so the profile is tried on a dummy set before it is saved.
+    """
+    interchange_serialize(
+        interchange_build(
+            partner=partner,
+            set_id="850",
+            segments=[Segment("BEG", ["00", "SA", "CHECK", "", "20000101"])],
+            isa=1,
+            gs=1,
+            st_control="0001",
+            now=timezone.now(),
+        )
+    )
+
+
+def document_write(
+    *,
+    partner: TradingPartner,
+    set_id: str,
+    segments: list[Segment],
+    order: Order | None = None,
+    customer_id: int | None = None,
+    purpose: str = "",
+    now: dt.datetime | None = None,
+) -> Document:
+    """One interchange holding one group holding one set; call inside a transaction."""
+    now = now or timezone.now()
+    vendor_id = partner.vendor_id
+    isa = VendorSequence.next_value(vendor_id=vendor_id, name="edi_isa")
+    gs = VendorSequence.next_value(vendor_id=vendor_id, name="edi_gs")
+    st = VendorSequence.next_value(vendor_id=vendor_id, name="edi_st")
+    st_control = f"{st % 1_000_000_000:04d}"
+    payload = interchange_serialize(
+        interchange_build(
+            partner=partner,
+            set_id=set_id,
+            segments=segments,
+            isa=isa,
+            gs=gs,
+            st_control=st_control,
+            now=now,
+        )
+    )
     cursor = VendorSequence.next_value(vendor_id=vendor_id, name="edi_outbox_cursor")
     return Document.objects.create(
         vendor_id=vendor_id,
@@ -101,7 +146,7 @@ def document_write(
         cursor=cursor,
         isa_control=isa,
         gs_control=gs,
-        st_control=f"{st % 1_000_000_000:04d}",
+        st_control=st_control,
         payload=payload,
     )
 
@@ -120,7 +165,13 @@ def purchase_order_segments(
         return text_clean(value or "", separators)[:limit]
 
     customer, site = order.customer, order.site
-    released = timezone.localtime(order.released_at or timezone.now()).strftime("%Y%m%d")
+    # The PO date is the customer's calendar day, like the requested delivery date
+    # the release computed: a late-evening release in Chicago is not tomorrow's order.
+    released = (
+        (order.released_at or timezone.now())
+        .astimezone(zoneinfo.ZoneInfo(customer.timezone))
+        .strftime("%Y%m%d")
+    )
     segments = [
         Segment("BEG", [purpose, "SA", clean(order.po_number or "", 22), "", released]),
         Segment("CUR", ["BY", "USD"]),
@@ -168,7 +219,7 @@ def purchase_order_segments(
             element += ["BP", clean(part, 48)]
         gtin = getattr(line, "gtin", "")
         if gtin:
-            element += ["UP" if len(gtin) == 12 else "EN", gtin]
+            element += [GTIN_QUALIFIERS[len(gtin)], gtin]
         segments.append(Segment("PO1", element))
         segments.append(Segment("PID", ["F", "", "", "", clean(item.description, 80)]))
         total += line.quantity_ordered
@@ -197,7 +248,9 @@ def purchase_orders_write(*, vendor_id: int, order_ids: list[int], purpose: str)
     parts = {
         (ref.customer_id, ref.item_id): ref.code
         for ref in CrossReference.objects.filter(
-            item_id__in=item_ids, kind=CrossReferenceKind.PART_NUMBER
+            customer_id__in={order.customer_id for order in orders},
+            item_id__in=item_ids,
+            kind=CrossReferenceKind.PART_NUMBER,
         ).order_by("-id")
     }
     gtins: dict[int, str] = {}
@@ -219,5 +272,10 @@ def purchase_orders_write(*, vendor_id: int, order_ids: list[int], purpose: str)
                 partner=partner, set_id="850", segments=segments, order=order, purpose=purpose
             )
         )
-        OrderEdiState.objects.get_or_create(order=order, defaults={"vendor_id": vendor_id})
+    # One statement for the batch; ignore_conflicts because a cancel's 850 (or a
+    # concurrent writer) finds the state row already there.
+    OrderEdiState.objects.bulk_create(
+        [OrderEdiState(order=order, vendor_id=vendor_id) for order in orders],
+        ignore_conflicts=True,
+    )
     return written

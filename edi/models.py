@@ -156,16 +156,38 @@ class Document(models.Model):
         return f"{self.direction} {self.transaction_set} #{self.st_control}"
 
 
+class InterchangeStatus(models.TextChoices):
+    APPLIED = "applied", "Every set applied"
+    PARTIAL = "partial", "Some sets applied"
+    # The envelope was sound but no set applied: still a duplicate if sent again,
+    # because the partner has had our 997 saying so.
+    FAILED = "failed", "No set applied"
+    # The envelope itself could not be read: nothing was acknowledged, so the same
+    # ISA13 may come again once fixed (the uniqueness below leaves these out).
+    REJECTED = "rejected", "Envelope rejected"
+
+
 class InboundInterchange(models.Model):
-    """Every interchange posted to the inbox, kept raw for audit; one per sender + ISA13."""
+    """Every interchange posted to the inbox, kept raw for audit; one per sender + ISA13.
+
+    `sender_id` is the key duplicates are found by: ISA06 for the vendor's ERP, and
+    "c<customer id>/ISA06" for a customer's own system, so two customers whose
+    systems happen to share an ISA06 and a control number never see each other's
+    results.
+    """
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     sender_id = models.CharField(max_length=32)
     isa_control = models.BigIntegerField(null=True, blank=True)
     raw = models.BinaryField()
     received_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=12)  # applied | partial | rejected
+    status = models.CharField(max_length=12, choices=InterchangeStatus.choices)
     errors = models.JSONField(default=list, blank=True)
+    # The answer the inbox gave, replayed as is when the interchange comes again.
+    result = models.JSONField(default=dict, blank=True)
     device = models.ForeignKey(
         "stocking.ScannerDevice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -201,6 +223,12 @@ class Shipment(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # The same ship notice resent under a new ISA13 must not ship the goods twice.
+            models.UniqueConstraint(
+                fields=["vendor", "order", "shipment_id"], name="shipment_once_per_order"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.shipment_id
@@ -222,6 +250,7 @@ class Invoice(models.Model):
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
     number = models.CharField(max_length=22)
     invoice_date = models.DateField(null=True, blank=True)
+    po_date = models.DateField(null=True, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     discrepancies = models.JSONField(default=list, blank=True)
 
@@ -238,6 +267,26 @@ class Invoice(models.Model):
     @property
     def flagged(self) -> bool:
         return bool(self.discrepancies)
+
+
+class InvoiceLine(models.Model):
+    """One IT1 as invoiced; `line` is the order line it was matched to, if any."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reference = models.CharField(max_length=20, blank=True)  # IT101 as sent
+    sku = models.CharField(max_length=48, blank=True)
+    quantity = models.DecimalField(max_digits=15, decimal_places=4)
+    unit_of_measure = models.CharField(max_length=2, blank=True)
+    unit_price = models.DecimalField(max_digits=17, decimal_places=4)
+
+    class Meta:
+        ordering = ["invoice_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}:{self.reference or self.sku} x{self.quantity}"
 
 
 class OrderEdiState(models.Model):

@@ -188,7 +188,9 @@ def _lines_add(
         now = timezone.now()
         for line in grown:
             line.updated_at = now  # bulk_update does not apply auto_now
-        OrderLine.objects.bulk_update(grown, ["quantity_ordered", "quantity_proposed", "updated_at"])
+        OrderLine.objects.bulk_update(
+            grown, ["quantity_ordered", "quantity_proposed", "updated_at"]
+        )
     for line in OrderLine.objects.bulk_create(new_lines):
         events.append(
             OrderEvent(
@@ -484,7 +486,12 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     # Lock the orders before writing their lines: two receipts for different lines
     # of one order then take turns, and the second sees the first's lines committed
     # when it checks whether anything is still open.
-    list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True))
+    list(
+        Order.objects.select_for_update()
+        .filter(pk__in=order_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     for line in changed:
         line.updated_at = now
     OrderLine.objects.bulk_update(changed, ["quantity_received", "updated_at"])

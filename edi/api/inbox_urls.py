@@ -1,3 +1,7 @@
 """The inbox ERPs and customers post X12 to."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from edi.api.inbox import InboxView
+
+urlpatterns = [path("inbox", InboxView.as_view(), name="edi-inbox")]

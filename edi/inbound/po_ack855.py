@@ -1,0 +1,461 @@
+"""855 Purchase Order Acknowledgment: the vendor's answer to our 850, line by line.
+
+Quantities the vendor changes or cuts change the order line and the bin's on-order
+by the same difference, under the house locks (site, bins, order), and each change
+is an order event the customer sees with the code that caused it ("855 IQ").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from edi.inbound.common import (
+    CTT_ELEMENTS,
+    CUR_ELEMENTS,
+    DTM_ELEMENTS,
+    PER_ELEMENTS,
+    PID_ELEMENTS,
+    REF_ELEMENTS,
+    SetContext,
+    decimal_parse,
+    n1_loop_children,
+    order_lock,
+    pair_rules,
+    product_ids,
+    product_pairs,
+    quantity_parse,
+    reject,
+    vendor_order,
+)
+from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element, is_number
+from edi.models import OrderEdiState
+from edi.x12 import Segment
+from replenishment.models import (
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    OrderStatus,
+)
+from stocking.models import Bin
+
+ACK_CODES = "IA IB IC ID IP IQ IR IS"
+
+BAK = Seg(
+    "BAK",
+    True,
+    1,
+    (
+        el("353", "ID", 2, 2, req=True, codes="00 01 04 05 06 07"),
+        el("587", "ID", 2, 2, req=True, codes="AC AD AE AK RD RJ"),
+        el("324", "AN", 1, 22, req=True),
+        el("373", "DT", 8, 8, req=True),
+        el("328", "AN", 1, 30),
+        el("326", "AN", 1, 45),
+        el("367", "AN", 1, 30),
+        el("127", "AN", 1, 30, max_5010=50),
+        el("373", "DT", 8, 8),
+        el("640", "ID", 2, 2),
+        el("1019", "ID", 1, 2),
+    ),
+)
+PO1 = Seg(
+    "PO1",
+    True,
+    1,
+    (
+        el("350", "AN", 1, 20),
+        el("330", "R", 1, 15),
+        el("355", "ID", 2, 2),
+        el("212", "R", 1, 17),
+        el("639", "ID", 2, 2),
+        *product_pairs(10),
+    ),
+    pairs=pair_rules(6, 10),
+)
+ACK = Seg(
+    "ACK",
+    True,
+    1,
+    (
+        el("668", "ID", 2, 2, req=True, codes=ACK_CODES),
+        el("380", "R", 1, 15),
+        el("355", "ID", 2, 2),
+        el("374", "ID", 3, 3),
+        el("373", "DT", 8, 8),
+        el("326", "AN", 1, 45),
+        *product_pairs(10),
+        el("559", "ID", 2, 2),
+        el("822", "AN", 1, 15),
+        el("1271", "AN", 1, 30),
+    ),
+    pairs=((2, 3), (4, 5), *pair_rules(7, 10)),
+)
+AMT = Seg(
+    "AMT",
+    False,
+    1,
+    (el("522", "ID", 1, 3, req=True), el("782", "R", 1, 15, req=True), el("478", "ID", 1, 1)),
+)
+
+SPEC = SetSpec(
+    id="855",
+    functional_id="PR",
+    body=(
+        BAK,
+        Seg("CUR", False, 1, CUR_ELEMENTS),
+        Seg("REF", False, 12, REF_ELEMENTS),
+        Seg("PER", False, 3, PER_ELEMENTS),
+        Seg("DTM", False, 10, DTM_ELEMENTS),
+        Loop(False, 200, n1_loop_children()),
+        Loop(
+            False,
+            100_000,
+            (
+                PO1,
+                Seg("CUR", False, 1, CUR_ELEMENTS),
+                Seg("PID", False, 1000, PID_ELEMENTS),
+                Seg("REF", False, 12, REF_ELEMENTS),
+                Seg("DTM", False, 10, DTM_ELEMENTS),
+                Loop(False, 104, (ACK, Seg("DTM", False, 10, DTM_ELEMENTS))),
+            ),
+        ),
+        Loop(False, 1, (Seg("CTT", True, 1, CTT_ELEMENTS), AMT)),
+    ),
+)
+
+# Dates that move the requested delivery: 017 estimated delivery, 068 current ship date.
+DELIVERY_QUALIFIERS = ("017", "068")
+MAX_PRICE = Decimal("99999999.9999")
+
+
+@dataclass
+class _Item:
+    position: int
+    po1: Segment
+    acks: list[tuple[int, Segment]] = field(default_factory=list)
+    dates: list[tuple[int, Segment]] = field(default_factory=list)
+
+
+def _items(ctx: SetContext) -> tuple[list[tuple[int, Segment]], list[_Item]]:
+    """Header DTMs, and each PO1 with the ACKs and DTMs of its loop."""
+    header_dates: list[tuple[int, Segment]] = []
+    items: list[_Item] = []
+    for position, segment in ctx.positioned():
+        if segment.tag == "PO1":
+            items.append(_Item(position, segment))
+        elif segment.tag == "ACK" and items:
+            items[-1].acks.append((position, segment))
+        elif segment.tag == "DTM":
+            (items[-1].dates if items else header_dates).append((position, segment))
+        elif segment.tag == "CTT":
+            break
+    return header_dates, items
+
+
+def _line_match(item: _Item, by_number: dict[int, OrderLine], lines: list[OrderLine]) -> OrderLine:
+    """PO101 is our line number; without it, the vendor SKU (VP) names the line."""
+    reference = element(item.po1, 1)
+    sku = product_ids(item.po1, 6).get("VP", "")
+    if reference:
+        line = by_number.get(int(reference)) if is_number(reference) else None
+        if line is None:
+            raise reject(
+                "unknown_line",
+                f"the order has no line {reference!r}",
+                position=item.position,
+                segment="PO1",
+                element_position=1,
+                element_ref="350",
+                value=reference,
+                loop_id="PO1",
+            )
+        if sku and sku != line.item.sku:
+            raise reject(
+                "line_mismatch",
+                f"line {reference} is {line.item.sku}, not {sku!r}",
+                position=item.position,
+                segment="PO1",
+                element_position=_pair_position(item.po1, 6, "VP"),
+                element_ref="234",
+                value=sku,
+                loop_id="PO1",
+            )
+        return line
+    matches = [line for line in lines if sku and line.item.sku == sku]
+    if len(matches) != 1:
+        raise reject(
+            "unknown_line",
+            f"no single line for vendor SKU {sku!r}" if sku else "PO101 and a VP SKU are missing",
+            position=item.position,
+            segment="PO1",
+            element_position=1,
+            element_ref="350",
+            value=sku,
+            loop_id="PO1",
+            missing=not sku,
+        )
+    return matches[0]
+
+
+def _pair_position(segment: Segment, first: int, qualifier: str) -> int:
+    for index in range(first, len(segment.elements) + 1, 2):
+        if element(segment, index) == qualifier:
+            return index + 1
+    return first + 1
+
+
+class _Changes:
+    """Line, bin and order changes collected in memory, written set-based at the end."""
+
+    def __init__(self, ctx: SetContext, order: Order, bins: dict[int, Bin]) -> None:
+        self.ctx, self.order, self.bins = ctx, order, bins
+        self.events: list[OrderEvent] = []
+        self.lines: dict[int, OrderLine] = {}
+        self.bins_changed: set[int] = set()
+
+    def event(self, kind: str, *, line: OrderLine | None, old: str, new: str, note: str) -> None:
+        self.events.append(
+            OrderEvent(
+                vendor_id=self.order.vendor_id,
+                order_id=self.order.pk,
+                line_id=line.pk if line else None,
+                kind=kind,
+                old_value=old[:64],
+                new_value=new[:64],
+                note=note[:200],
+            )
+        )
+
+    def quantity(self, line: OrderLine, new: int, note: str, where: tuple[int, str, int]) -> None:
+        if new == line.quantity_ordered:
+            return
+        if 0 < new < line.quantity_received:
+            position, segment, index = where
+            raise reject(
+                "quantity_below_received",
+                f"line {line.line_number}: {new} is less than the {line.quantity_received} "
+                "already received",
+                position=position,
+                segment=segment,
+                element_position=index,
+                element_ref="380",
+                value=str(new),
+            )
+        before_open = line.quantity_open
+        old = line.quantity_ordered
+        line.quantity_ordered = new
+        found = self.bins[line.bin_id]
+        # Only the open part of a line is on order: received goods already left it.
+        found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
+        self.bins_changed.add(found.pk)
+        self.lines[line.pk] = line
+        self.event(
+            OrderEventKind.QUANTITY_CHANGED, line=line, old=str(old), new=str(new), note=note
+        )
+
+    def price(self, line: OrderLine, new: Decimal, note: str) -> None:
+        new = new.quantize(Decimal("0.0001"))
+        if new == line.unit_price:
+            return
+        old = line.unit_price
+        line.unit_price = new
+        self.lines[line.pk] = line
+        self.event(OrderEventKind.STATUS, line=line, old=f"{old:f}", new=f"{new:f}", note=note)
+
+
+def _acks_apply(changes: _Changes, item: _Item, line: OrderLine) -> None:
+    po102 = element(item.po1, 2)
+    po104 = element(item.po1, 4)
+    for position, ack in item.acks:
+        code = element(ack, 1)
+        qty_text = element(ack, 2)
+        note = f"855 {code}"
+        if code in ("IQ", "IC") and (qty_text or po102):
+            # ACK02 carries the new quantity; a partner that only repeats PO102 means that.
+            segment_tag = "ACK" if qty_text else "PO1"
+            where = (position if qty_text else item.position, segment_tag, 2)
+            new = quantity_parse(
+                qty_text or po102,
+                position=where[0],
+                segment=segment_tag,
+                element_position=2,
+                ref="380" if qty_text else "330",
+            )
+            changes.quantity(line, new, note, where)
+        elif code == "IQ":
+            raise reject(
+                "missing_quantity",
+                "ACK*IQ needs the new quantity in ACK02",
+                position=position,
+                segment="ACK",
+                element_position=2,
+                element_ref="380",
+                missing=True,
+                loop_id="ACK",
+            )
+        if code in ("IP", "IC") and po104:
+            price = decimal_parse(po104)
+            if price is None or price < 0 or price > MAX_PRICE:
+                raise reject(
+                    "invalid_price",
+                    f"PO104 {po104!r} is not a unit price",
+                    position=item.position,
+                    segment="PO1",
+                    element_position=4,
+                    element_ref="212",
+                    value=po104,
+                )
+            changes.price(line, price, note)
+        elif code == "IP":
+            raise reject(
+                "missing_price",
+                "ACK*IP needs the new unit price in PO104",
+                position=item.position,
+                segment="PO1",
+                element_position=4,
+                element_ref="212",
+                missing=True,
+                loop_id="PO1",
+            )
+        if code in ("ID", "IR"):
+            changes.quantity(
+                line, 0, f"{note} {'deleted' if code == 'ID' else 'rejected'}", (position, "ACK", 1)
+            )
+        elif code == "IB":
+            when = element(ack, 5)
+            changes.event(
+                OrderEventKind.STATUS,
+                line=line,
+                old="",
+                new=qty_text,
+                note=f"{note} backordered" + (f", expected {when}" if when else ""),
+            )
+        elif code == "IS":
+            substitute = product_ids(ack, 7)
+            named = substitute.get("VP") or next(iter(substitute.values()), "")
+            changes.event(
+                OrderEventKind.STATUS,
+                line=line,
+                old=line.item.sku,
+                new=named,
+                note=f"{note} substitution" + (f": {named}" if named else ""),
+            )
+
+
+def _delivery_date(header: list[tuple[int, Segment]], items: list[_Item]) -> dt.date | None:
+    """The header's 017 (else 068) date; failing those, the latest line-level one."""
+    ranked: list[tuple[int, dt.date]] = []
+    for rank_base, dates in ((0, header), (2, [d for item in items for d in item.dates])):
+        for _, dtm in dates:
+            qualifier = element(dtm, 1)
+            if qualifier in DELIVERY_QUALIFIERS:
+                parsed = date_parse(element(dtm, 2))
+                if parsed:
+                    ranked.append((rank_base + DELIVERY_QUALIFIERS.index(qualifier), parsed))
+    for item in items:
+        for _, ack in item.acks:
+            if element(ack, 4) in DELIVERY_QUALIFIERS:
+                parsed = date_parse(element(ack, 5))
+                if parsed:
+                    ranked.append((2 + DELIVERY_QUALIFIERS.index(element(ack, 4)), parsed))
+    if not ranked:
+        return None
+    best = min(rank for rank, _ in ranked)
+    return max(day for rank, day in ranked if rank == best)
+
+
+def apply(ctx: SetContext) -> None:
+    position, bak = ctx.first("BAK")  # type: ignore[misc]  (the table requires it)
+    ack_type = element(bak, 2)
+    found = vendor_order(ctx, element(bak, 3), position=position, segment="BAK", element_position=3)
+    order, lines, bins = order_lock(order_id=found.pk)
+    ctx.order_ids.append(order.pk)
+    if order.status not in (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED):
+        raise reject(
+            "invalid_state",
+            f"order {order.po_number} is {order.status}; only a released or acknowledged "
+            "order takes an 855",
+            position=position,
+            segment="BAK",
+            element_position=3,
+            element_ref="324",
+            value=order.po_number or "",
+        )
+    header_dates, items = _items(ctx)
+    changes = _Changes(ctx, order, bins)
+    by_number = {line.line_number: line for line in lines}
+    seen: set[int] = set()
+    for item in items:
+        line = _line_match(item, by_number, lines)
+        if line.pk in seen:
+            raise reject(
+                "duplicate_line",
+                f"line {line.line_number} is acknowledged twice",
+                position=item.position,
+                segment="PO1",
+                element_position=1,
+                element_ref="350",
+                value=element(item.po1, 1),
+            )
+        seen.add(line.pk)
+        _acks_apply(changes, item, line)
+
+    fields = ["updated_at"]
+    delivery = _delivery_date(header_dates, items)
+    if delivery and delivery != order.requested_delivery_date:
+        changes.event(
+            OrderEventKind.STATUS,
+            line=None,
+            old=order.requested_delivery_date.isoformat() if order.requested_delivery_date else "",
+            new=delivery.isoformat(),
+            note="855 delivery date",
+        )
+        order.requested_delivery_date = delivery
+        fields.append("requested_delivery_date")
+
+    everything_cut = bool(lines) and all(line.quantity_ordered == 0 for line in lines)
+    if ack_type == "RJ" or everything_cut:
+        for line in lines:
+            found_bin = bins[line.bin_id]
+            found_bin.on_order = max(found_bin.on_order - line.quantity_open, 0)
+            changes.bins_changed.add(found_bin.pk)
+        changes.event(
+            OrderEventKind.CANCELLED,
+            line=None,
+            old=order.status,
+            new=OrderStatus.CANCELLED,
+            note=f"855 {ack_type}: rejected by the vendor",
+        )
+        order.status = OrderStatus.CANCELLED
+        order.closed_at = ctx.now
+        order.cancel_reason = f"Rejected by the vendor (855 {ack_type})"
+        fields += ["status", "closed_at", "cancel_reason"]
+    elif order.status == OrderStatus.RELEASED:
+        changes.event(
+            OrderEventKind.STATUS,
+            line=None,
+            old=order.status,
+            new=OrderStatus.ACKNOWLEDGED,
+            note=f"855 {ack_type}",
+        )
+        order.status = OrderStatus.ACKNOWLEDGED
+        fields.append("status")
+
+    for line in changes.lines.values():
+        line.updated_at = ctx.now
+    if changes.lines:
+        OrderLine.objects.bulk_update(
+            list(changes.lines.values()), ["quantity_ordered", "unit_price", "updated_at"]
+        )
+    if changes.bins_changed:
+        Bin.objects.bulk_update([bins[pk] for pk in sorted(changes.bins_changed)], ["on_order"])
+    order.save(update_fields=fields)
+    OrderEvent.objects.bulk_create(changes.events)
+    state, _ = OrderEdiState.objects.get_or_create(
+        order_id=order.pk, defaults={"vendor_id": order.vendor_id}
+    )
+    OrderEdiState.objects.filter(pk=state.pk).update(acknowledged_855_at=ctx.now)
+    ctx.document_record(order=order)

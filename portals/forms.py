@@ -1,0 +1,114 @@
+"""Forms parse and check what people type; the services decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+
+from cmi.errors import ApiError
+
+STATUS_CHOICES = [
+    ("", "All bins"),
+    ("below_min", "Below min"),
+    ("at_zero", "At zero"),
+    ("over_max", "Over max"),
+]
+SORT_CHOICES = [
+    ("location", "Location"),
+    ("-location", "Location, Z to A"),
+    ("sku", "SKU"),
+    ("-sku", "SKU, Z to A"),
+    ("on_hand", "On hand, lowest first"),
+    ("-on_hand", "On hand, highest first"),
+]
+MAX_QUANTITY = 10_000_000  # the API's bound too
+
+
+class StockFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "SKU, description, part no. or barcode",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    status = forms.ChoiceField(label="Show", choices=STATUS_CHOICES, required=False)
+    site = forms.TypedChoiceField(label="Site", coerce=int, required=False, empty_value=None)
+    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All sites"), *((s.pk, s.name) for s in sites)]
+
+    def cleaned_or_defaults(self) -> dict:
+        """A bad value in the query string falls back to the default, never to an error page."""
+        if self.is_valid():
+            return self.cleaned_data
+        data = {"q": "", "status": "", "site": None, "sort": ""}
+        for name in data:
+            if name not in self.errors and name in getattr(self, "cleaned_data", {}):
+                data[name] = self.cleaned_data[name]
+        return data
+
+
+class LevelsForm(forms.Form):
+    min_qty = forms.IntegerField(label="Min", min_value=0, max_value=MAX_QUANTITY)
+    max_qty = forms.IntegerField(label="Max", min_value=0, max_value=MAX_QUANTITY)
+
+    def __init__(self, *args, pack_multiple: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pack_multiple = pack_multiple
+        if pack_multiple > 1:
+            self.fields["max_qty"].widget.attrs["step"] = pack_multiple
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_qty"), data.get("max_qty")
+        if low is not None and high is not None and low > high:
+            self.add_error("min_qty", "Min must not be above max.")
+        pack = self.pack_multiple
+        if high is not None and pack > 1 and high % pack:
+            # An order brings the bin up to max in whole packs: a max between packs
+            # can never be reached exactly, so the shelf always ends over or under it.
+            self.add_error("max_qty", f"Max must be a whole number of packs of {pack}.")
+        return data
+
+    def add_service_error(self, err: ApiError) -> None:
+        field = {"min": "min_qty", "max": "max_qty"}.get(err.field or "")
+        self.add_error(field, str(err.detail))
+
+
+class ApproveForm(forms.Form):
+    """One quantity per line, prefilled with what was proposed; the service checks packs."""
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=f"Quantity for line {line.line_number} ({line.item.sku})",
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                initial=line.quantity_ordered,
+                widget=forms.NumberInput(attrs={"step": line.bin.pack_multiple, "min": 0}),
+            )
+
+    def quantities(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"qty_{line.pk}"] for line in self.lines}
+
+    def rows(self):
+        """(line, bound field) pairs for the template's table."""
+        return [(line, self[f"qty_{line.pk}"]) for line in self.lines]
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (the vendor sees it)",
+        required=False,
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -1,0 +1,69 @@
+"""Small template helpers of the portals: labels for codes, sortable column headers."""
+
+from __future__ import annotations
+
+from django import template
+
+from cmi.models import Role
+
+register = template.Library()
+
+BIN_STATUS = {
+    "at_zero": "At zero",
+    "below_min": "Below min",
+    "over_max": "Over max",
+    "ok": "OK",
+}
+ROLES = dict(Role.choices)
+POLICIES = {
+    "auto": "Released at once",
+    "scheduled": "Released at cutoffs",
+    "approval": "Needs approval",
+}
+
+
+@register.filter
+def bin_status_label(status: str) -> str:
+    return BIN_STATUS.get(status, status)
+
+
+@register.filter
+def role_label(role: str) -> str:
+    return ROLES.get(role, role)
+
+
+@register.filter
+def policy_label(policy: str) -> str:
+    """The release policy in a few words, for tight spaces (the model's label is a sentence)."""
+    return POLICIES.get(policy, policy)
+
+
+@register.filter
+def side(role: str) -> str:
+    """Whose side a person acts for, as the order history says it."""
+    if role in ("vendor_admin", "vendor_rep"):
+        return "vendor"
+    if role in ("customer_manager", "customer_staff"):
+        return "customer"
+    return ""
+
+
+@register.inclusion_tag("portals/_sort_header.html", takes_context=True)
+def sort_header(context, label: str, key: str, numeric: bool = False) -> dict:
+    """A column header that sorts by `key`; a second click reverses. aria-sort tells
+    screen readers which column the table is sorted by."""
+    current = context.get("sort", "")
+    if current == key:
+        direction, target = "ascending", f"-{key}"
+    elif current == f"-{key}":
+        direction, target = "descending", key
+    else:
+        direction, target = "none", key
+    return {
+        "request": context["request"],
+        "label": label,
+        "target": target,
+        "direction": direction,
+        "numeric": numeric,
+        "hx_target": context.get("hx_target"),
+    }

@@ -1,0 +1,1 @@
+"""The web portals: server-rendered pages on the same selectors and services as the API."""

@@ -1,0 +1,229 @@
+"""The stock list, a bin's page, and the vendor's in-place min/max edit.
+
+Customers and vendor staff see the same pages; only vendor staff get the edit.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from catalog.models import CrossReference, CrossReferenceKind, ItemBarcode
+from cmi.errors import ApiError
+from cmi.models import Customer
+from cmi.scoping import VENDOR_STAFF, Scope
+from portals.forms import LevelsForm, StockFilterForm
+from portals.views.access import can_edit_levels, customer_view
+from portals.views.charts import NARROW, WIDE, on_hand_chart
+from replenishment.models import OPEN, OrderLine
+from stocking.models import Bin, Location, ScanEvent
+from stocking.selectors import bin_list, bin_status_q, ledger_list, level_change_list, site_list
+from stocking.setup import bin_levels_update
+
+PAGE_SIZE = 50
+CHART_POINTS = 200
+LOG_ROWS = 50
+ORDERING = {
+    "sku": ("item__sku", "site__code", "location__code", "pk"),
+    "on_hand": ("on_hand", "item__sku", "pk"),
+    "location": ("site__code", "location__code", "item__sku", "pk"),
+}
+
+
+def customer_bins(scope: Scope, customer: Customer) -> QuerySet[Bin]:
+    """The customer's bins with what every stock row shows, computed in the same query."""
+    part_numbers = CrossReference.objects.for_scope(scope).filter(
+        customer_id=OuterRef("customer_id"),
+        item_id=OuterRef("item_id"),
+        kind=CrossReferenceKind.PART_NUMBER,
+    )
+    return (
+        bin_list(scope=scope)
+        .filter(customer_id=customer.pk)
+        .select_related("site")
+        .annotate(
+            # The selectors' own definitions, so the list, the filters and the counts agree.
+            status=Case(
+                When(bin_status_q("at_zero"), then=Value("at_zero")),
+                When(bin_status_q("below_min"), then=Value("below_min")),
+                When(bin_status_q("over_max"), then=Value("over_max")),
+                default=Value("ok"),
+                output_field=CharField(),
+            ),
+            part_number=Subquery(part_numbers.order_by("code").values("code")[:1]),
+        )
+    )
+
+
+def _search(scope: Scope, qs: QuerySet[Bin], text: str) -> QuerySet[Bin]:
+    """SKU, description, the shelf label, the customer's part numbers and barcodes, and
+    the item's barcodes. Exists() rather than joins: one bin stays one row."""
+    own_codes = CrossReference.objects.for_scope(scope).filter(
+        customer_id=OuterRef("customer_id"), item_id=OuterRef("item_id"), code__icontains=text
+    )
+    barcodes = ItemBarcode.objects.for_scope(scope).filter(
+        item_id=OuterRef("item_id"), code__icontains=text
+    )
+    return qs.filter(
+        Q(item__sku__icontains=text)
+        | Q(item__description__icontains=text)
+        | Q(label__iexact=text)
+        | Exists(own_codes)
+        | Exists(barcodes)
+    )
+
+
+@customer_view()
+def stock_list(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    sites = list(site_list(scope=scope).filter(customer_id=customer.pk))
+    form = StockFilterForm(request.GET or None, sites=sites)
+    filters = form.cleaned_or_defaults() if request.GET else form.initial
+    qs = customer_bins(scope, customer)
+    text = (filters.get("q") or "").strip()
+    if text:
+        qs = _search(scope, qs, text)
+    if filters.get("status"):
+        qs = qs.filter(bin_status_q(filters["status"]))
+    if filters.get("site"):
+        qs = qs.filter(site_id=filters["site"])
+    sort = filters.get("sort") or "location"
+    fields = ORDERING[sort.lstrip("-")]
+    if sort.startswith("-"):
+        fields = tuple(f"-{name}" for name in fields)
+    page = Paginator(qs.order_by(*fields), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "customer": customer,
+        "form": form,
+        "page": page,
+        "sort": sort,
+        "filtered": bool(text or filters.get("status") or filters.get("site")),
+        "show_sites": len(sites) > 1,
+        "can_edit": can_edit_levels(scope),
+        "section": "stock",
+        "hx_target": "stock-view",  # sorting and paging swap the filters too, so they follow
+    }
+    if request.htmx and request.htmx.target == "stock-results":
+        return render(request, "portals/stock/_results.html", {**context, "results_only": True})
+    if request.htmx and request.htmx.target == "stock-view":
+        return render(request, "portals/stock/_view.html", context)
+    return render(request, "portals/stock/list.html", context)
+
+
+def _location_trail(scope: Scope, location: Location) -> list[Location]:
+    """The location and its ancestors, outermost first (the path holds their ids)."""
+    ids = [int(part) for part in location.path.strip("/").split("/") if part]
+    found = {loc.pk: loc for loc in Location.objects.for_scope(scope).filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found] or [location]
+
+
+@customer_view()
+def bin_detail(request: HttpRequest, scope: Scope, customer: Customer, bin_id: int) -> HttpResponse:
+    found = get_object_or_404(customer_bins(scope, customer), pk=bin_id)
+    return _bin_page(request, scope, customer, found, None)
+
+
+def _bin_page(
+    request: HttpRequest,
+    scope: Scope,
+    customer: Customer,
+    found: Bin,
+    levels_form: LevelsForm | None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    moves = list(ledger_list(scope=scope, bin_id=found.pk).filter(applied=True)[:CHART_POINTS])
+    moves.reverse()
+    points = [(m.occurred_at, m.on_hand_after) for m in moves]
+    now = timezone.now()
+    scans = list(
+        ScanEvent.objects.for_scope(scope)
+        .filter(bin_id=found.pk)
+        .select_related("device", "user", "ledger_entry")
+        .order_by("-occurred_at", "-id")[:LOG_ROWS]
+    )
+    open_lines = list(
+        OrderLine.objects.for_scope(scope)
+        .filter(bin_id=found.pk, order__status__in=OPEN)
+        .select_related("order")
+        .order_by("order__created_at", "order_id")
+    )
+    if levels_form is None and can_edit_levels(scope):
+        levels_form = LevelsForm(
+            initial={"min_qty": found.min_qty, "max_qty": found.max_qty},
+            pack_multiple=found.pack_multiple,
+        )
+    context = {
+        "customer": customer,
+        "bin": found,
+        "trail": _location_trail(scope, found.location),
+        "barcodes": [b.code for b in ItemBarcode.objects.for_scope(scope).filter(item=found.item)],
+        "charts": [
+            (
+                name,
+                on_hand_chart(
+                    points, min_qty=found.min_qty, max_qty=found.max_qty, now=now, size=size
+                ),
+            )
+            for name, size in (("wide", WIDE), ("narrow", NARROW))
+        ],
+        "moves_shown": len(moves),
+        "scans": scans,
+        "open_lines": open_lines,
+        "level_changes": list(level_change_list(scope=scope, bin_id=found.pk)[:LOG_ROWS]),
+        "levels_form": levels_form,
+        "can_edit": can_edit_levels(scope),
+        "section": "stock",
+    }
+    return render(request, "portals/stock/bin.html", context, status=status)
+
+
+@customer_view(roles=VENDOR_STAFF)
+def bin_levels(request: HttpRequest, scope: Scope, customer: Customer, bin_id: int) -> HttpResponse:
+    """The min/max edit. With htmx it swaps one stock row in place (form, then the row
+    again with the new levels); without JavaScript it is an ordinary form on the bin page."""
+    if not can_edit_levels(scope):  # the role list above already says so; kept beside the write
+        raise PermissionDenied
+    bins = customer_bins(scope, customer)
+    found = get_object_or_404(bins, pk=bin_id)
+    row = {"customer": customer, "can_edit": True}
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect("portals:bin", customer_id=customer.pk, bin_id=found.pk)
+        if request.GET.get("display"):
+            return render(request, "portals/stock/_row.html", {**row, "b": found})
+        form = LevelsForm(
+            initial={"min_qty": found.min_qty, "max_qty": found.max_qty},
+            pack_multiple=found.pack_multiple,
+        )
+        return render(request, "portals/stock/_row.html", {**row, "b": found, "levels_form": form})
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+
+    form = LevelsForm(request.POST, pack_multiple=found.pack_multiple)
+    if form.is_valid():
+        try:
+            bin_levels_update(
+                scope=scope,
+                bin_id=found.pk,
+                min_qty=form.cleaned_data["min_qty"],
+                max_qty=form.cleaned_data["max_qty"],
+                user_id=scope.user_id,
+                source="portal",
+            )
+        except ApiError as err:
+            form.add_service_error(err)
+    if form.is_valid():
+        if request.htmx:
+            fresh = bins.get(pk=found.pk)  # status follows the new levels
+            return render(request, "portals/stock/_row.html", {**row, "b": fresh, "saved": True})
+        messages.success(request, f"Min/max of {found.item.sku} saved.")
+        return redirect("portals:bin", customer_id=customer.pk, bin_id=found.pk)
+    if request.htmx:
+        # 200 so that htmx swaps the form with its errors in (it ignores 4xx bodies).
+        return render(request, "portals/stock/_row.html", {**row, "b": found, "levels_form": form})
+    return _bin_page(request, scope, customer, found, form, status=400)
