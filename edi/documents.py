@@ -156,6 +156,10 @@ def _money(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _fit(value: str, minimum: int) -> str:
+    return value if len(value) >= minimum else ""
+
+
 def purchase_order_segments(
     *, order: Order, lines: list[OrderLine], separators: Separators, purpose: str
 ) -> list[Segment]:
@@ -176,32 +180,29 @@ def purchase_order_segments(
         Segment("BEG", [purpose, "SA", clean(order.po_number or "", 22), "", released]),
         Segment("CUR", ["BY", "USD"]),
     ]
-    if customer.account_number:
-        segments.append(Segment("REF", ["IA", clean(customer.account_number, 30)]))
+    account = clean(customer.account_number, 30)
+    if account:
+        segments.append(Segment("REF", ["IA", account]))
     segments.append(Segment("PER", ["BD", clean(customer.name, 60)]))
     if order.requested_delivery_date:
         segments.append(Segment("DTM", ["002", order.requested_delivery_date.strftime("%Y%m%d")]))
     segments.append(Segment("N1", ["BY", clean(customer.name, 60), "91", clean(customer.code, 80)]))
     segments.append(Segment("N1", ["ST", clean(site.name, 60), "92", clean(site.code, 80)]))
-    if site.address1:
-        segments.append(
-            Segment(
-                "N3",
-                [clean(site.address1, 55)] + ([clean(site.address2, 55)] if site.address2 else []),
-            )
-        )
-    if site.city:
-        segments.append(
-            Segment(
-                "N4",
-                [
-                    clean(site.city, 30),
-                    clean(site.state, 2),
-                    clean(site.postal_code, 15),
-                    clean(site.country, 3),
-                ],
-            )
-        )
+    # X12 gives address elements minimum lengths as well as maximums; a value that
+    # cleans down to too little is left out rather than sent invalid.
+    street = [v for v in (clean(site.address1, 55), clean(site.address2, 55)) if v]
+    if street:
+        segments.append(Segment("N3", street))
+    n4 = [
+        _fit(clean(site.city, 30), 2),
+        _fit(clean(site.state, 2), 2),
+        _fit(clean(site.postal_code, 15), 3),
+        _fit(clean(site.country, 3), 2),
+    ]
+    while n4 and not n4[-1]:
+        n4.pop()
+    if n4:
+        segments.append(Segment("N4", n4))
     total = 0
     for line in lines:
         item = line.item

@@ -99,6 +99,17 @@ def test_five_wrong_passwords_lock_the_account_out(a):
     assert sign_in(other, a.customers[0].staff.username)["Location"] == "/"
 
 
+def test_a_new_x_forwarded_for_per_guess_does_not_dodge_the_lockout(a):
+    """The address axes counts is the connection's, not a header the guesser writes."""
+    victim = a.customers[0].staff
+    client = Client()
+    for n in range(4):
+        resp = sign_in(client, victim.username, "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        assert resp.status_code == 200
+    resp = sign_in(client, victim.username, "guess", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert resp.status_code == 429
+
+
 def test_the_world_users_sign_in_with_axes_on(a, b):
     """Axes is on in tests, and the fixture users sign in through it."""
     assert settings.AUTHENTICATION_BACKENDS[0] == "cmi.auth_backends.LockoutBackend"
