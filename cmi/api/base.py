@@ -12,22 +12,16 @@ from cmi.scoping import Scope
 class ScopedViewSet(viewsets.GenericViewSet):
     """`self.scope` is set by the HasScope permission before any handler runs.
 
-    Subclasses define `scoped_queryset(scope)`; every object lookup goes through it,
-    so another tenant's id is simply not found (404).
+    Subclasses define `scoped_queryset(scope) -> QuerySet`; every object lookup goes
+    through it, so another tenant's id is simply not found (404).
     """
 
     scope: Scope
     read_roles = ALL_PEOPLE
     write_roles = VENDOR_STAFF
 
-    def scoped_queryset(self, scope: Scope) -> QuerySet:
-        raise NotImplementedError  # each viewset names its queryset
-
     def get_queryset(self) -> QuerySet:
         scope = getattr(self, "scope", None)
         if scope is None:  # schema generation
             return self.queryset.none() if self.queryset is not None else QuerySet().none()
         return self.scoped_queryset(scope)
-
-    def write_context(self) -> dict:
-        return {"scope": self.scope, "user_id": self.scope.user_id}
