@@ -115,10 +115,20 @@ AUTHENTICATION_BACKENDS = [
     "cmi.auth_backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Proxies in front of gunicorn trusted to append to X-Forwarded-For. Throttles and the
+# login lockout key on the client address; with 0 that is REMOTE_ADDR, so a client
+# cannot pick its own key with a forged header.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "portals/auth/lockout.html"
+if NUM_PROXIES:
+    # Behind proxies the socket address is the proxy's: take the client from the
+    # header the trusted proxies wrote, or one user's failures would lock out all.
+    AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # Password reset mail; printed to the console unless the environment names a real backend.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -159,7 +169,7 @@ REST_FRAMEWORK = {
     ],
     # Throttles key on REMOTE_ADDR unless this many proxies in front are trusted to
     # set X-Forwarded-For; otherwise a client could pick its own key.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
