@@ -16,6 +16,7 @@ from edi.inbound.spec import (
     SetError,
     el,
     element,
+    is_number,
 )
 from edi.models import Document, InboundInterchange
 from edi.x12 import FunctionalGroup, Interchange, Segment, TransactionSet
@@ -302,3 +303,63 @@ def orders_lock(
 def order_lock(*, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
     orders, lines, bins = orders_lock(order_ids=[order_id])
     return orders[order_id], lines[order_id], bins
+
+
+def order_line_find(
+    *,
+    reference: str,
+    sku: str,
+    lines: list[OrderLine],
+    position: int,
+    segment: str,
+    loop_id: str,
+    mismatch_element: tuple[int, str],
+    nomatch_element: tuple[int, str],
+    nomatch_missing: bool,
+) -> OrderLine:
+    """The order line a partner's item names: our line number when sent (checked
+    against the vendor SKU when both are), otherwise the one line with that VP SKU.
+
+    `mismatch_element` and `nomatch_element` are the (position, data element
+    reference) the 997 points at for each refusal; sets place them differently.
+    """
+    where = {"position": position, "segment": segment, "loop_id": loop_id}
+    if reference:
+        line = next(
+            (x for x in lines if is_number(reference) and x.line_number == int(reference)), None
+        )
+        if line is None:
+            raise reject(
+                "unknown_line",
+                f"the order has no line {reference!r}",
+                element_position=1,
+                element_ref="350",
+                value=reference,
+                **where,
+            )
+        if sku and sku != line.item.sku:
+            at, ref = mismatch_element
+            raise reject(
+                "line_mismatch",
+                f"line {reference} is {line.item.sku}, not {sku!r}",
+                element_position=at,
+                element_ref=ref,
+                value=sku if ref == "234" else reference,
+                **where,
+            )
+        return line
+    matches = [x for x in lines if sku and x.item.sku == sku]
+    if len(matches) != 1:
+        at, ref = nomatch_element
+        raise reject(
+            "unknown_line",
+            f"no single line of the order for vendor SKU {sku!r}"
+            if sku
+            else f"{segment} names no line and no VP SKU",
+            element_position=at,
+            element_ref=ref,
+            value=sku,
+            missing=nomatch_missing and not sku,
+            **where,
+        )
+    return matches[0]

@@ -21,6 +21,7 @@ from edi.inbound.common import (
     SetContext,
     decimal_parse,
     n1_loop_children,
+    order_line_find,
     order_lock,
     pair_rules,
     product_ids,
@@ -29,7 +30,7 @@ from edi.inbound.common import (
     reject,
     vendor_order,
 )
-from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element, is_number
+from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element
 from edi.models import OrderEdiState
 from edi.x12 import Segment
 from replenishment.models import (
@@ -155,49 +156,19 @@ def _items(ctx: SetContext) -> tuple[list[tuple[int, Segment]], list[_Item]]:
     return header_dates, items
 
 
-def _line_match(item: _Item, by_number: dict[int, OrderLine], lines: list[OrderLine]) -> OrderLine:
+def _line_match(item: _Item, lines: list[OrderLine]) -> OrderLine:
     """PO101 is our line number; without it, the vendor SKU (VP) names the line."""
-    reference = element(item.po1, 1)
-    sku = product_ids(item.po1, 6).get("VP", "")
-    if reference:
-        line = by_number.get(int(reference)) if is_number(reference) else None
-        if line is None:
-            raise reject(
-                "unknown_line",
-                f"the order has no line {reference!r}",
-                position=item.position,
-                segment="PO1",
-                element_position=1,
-                element_ref="350",
-                value=reference,
-                loop_id="PO1",
-            )
-        if sku and sku != line.item.sku:
-            raise reject(
-                "line_mismatch",
-                f"line {reference} is {line.item.sku}, not {sku!r}",
-                position=item.position,
-                segment="PO1",
-                element_position=_pair_position(item.po1, 6, "VP"),
-                element_ref="234",
-                value=sku,
-                loop_id="PO1",
-            )
-        return line
-    matches = [line for line in lines if sku and line.item.sku == sku]
-    if len(matches) != 1:
-        raise reject(
-            "unknown_line",
-            f"no single line for vendor SKU {sku!r}" if sku else "PO101 and a VP SKU are missing",
-            position=item.position,
-            segment="PO1",
-            element_position=1,
-            element_ref="350",
-            value=sku,
-            loop_id="PO1",
-            missing=not sku,
-        )
-    return matches[0]
+    return order_line_find(
+        reference=element(item.po1, 1),
+        sku=product_ids(item.po1, 6).get("VP", ""),
+        lines=lines,
+        position=item.position,
+        segment="PO1",
+        loop_id="PO1",
+        mismatch_element=(_pair_position(item.po1, 6, "VP"), "234"),
+        nomatch_element=(1, "350"),
+        nomatch_missing=True,
+    )
 
 
 def _pair_position(segment: Segment, first: int, qualifier: str) -> int:
@@ -386,10 +357,9 @@ def apply(ctx: SetContext) -> None:
         )
     header_dates, items = _items(ctx)
     changes = _Changes(ctx, order, bins)
-    by_number = {line.line_number: line for line in lines}
     seen: set[int] = set()
     for item in items:
-        line = _line_match(item, by_number, lines)
+        line = _line_match(item, lines)
         if line.pk in seen:
             raise reject(
                 "duplicate_line",

@@ -20,6 +20,7 @@ from edi.inbound.common import (
     REF_ELEMENTS,
     SetContext,
     n1_loop_children,
+    order_line_find,
     orders_lock,
     pair_rules,
     product_ids,
@@ -28,7 +29,7 @@ from edi.inbound.common import (
     reject,
     vendor_order,
 )
-from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element, is_number
+from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element
 from edi.models import Shipment, ShipmentLine
 from edi.x12 import Segment
 from replenishment.models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus
@@ -434,48 +435,14 @@ def _item_line(level: _Level, lines: list[OrderLine]) -> OrderLine:
             loop_id="HL",
         )
     position, lin = found
-    reference = element(lin, 1)
-    ids = product_ids(lin, 2)
-    sku = ids.get("VP", "")
-    if reference:
-        line = next(
-            (x for x in lines if is_number(reference) and x.line_number == int(reference)), None
-        )
-        if line is None:
-            raise reject(
-                "unknown_line",
-                f"the order has no line {reference!r}",
-                position=position,
-                segment="LIN",
-                element_position=1,
-                element_ref="350",
-                value=reference,
-                loop_id="HL",
-            )
-        if sku and sku != line.item.sku:
-            raise reject(
-                "line_mismatch",
-                f"line {reference} is {line.item.sku}, not {sku!r}",
-                position=position,
-                segment="LIN",
-                element_position=1,
-                element_ref="350",
-                value=reference,
-                loop_id="HL",
-            )
-        return line
-    matches = [x for x in lines if sku and x.item.sku == sku]
-    if len(matches) != 1:
-        raise reject(
-            "unknown_line",
-            f"no single line of the order for vendor SKU {sku!r}"
-            if sku
-            else "LIN names no line and no VP SKU",
-            position=position,
-            segment="LIN",
-            element_position=3,
-            element_ref="234",
-            value=sku,
-            loop_id="HL",
-        )
-    return matches[0]
+    return order_line_find(
+        reference=element(lin, 1),
+        sku=product_ids(lin, 2).get("VP", ""),
+        lines=lines,
+        position=position,
+        segment="LIN",
+        loop_id="HL",
+        mismatch_element=(1, "350"),
+        nomatch_element=(3, "234"),
+        nomatch_missing=False,
+    )
