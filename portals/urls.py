@@ -1,6 +1,20 @@
 from django.urls import path
 
-from portals.views import auth, customers, dashboard, orders, stock
+from portals.views import (
+    auth,
+    bulk,
+    catalog,
+    customers,
+    dashboard,
+    exports,
+    labels,
+    orders,
+    people,
+    scan,
+    setup_pages,
+    stock,
+    vendor_orders,
+)
 
 app_name = "portals"
 
@@ -35,4 +49,13 @@ urlpatterns = [
         name="order_approve",
     ),
     path(f"{customer}orders/<int:order_id>/reject/", orders.order_reject_view, name="order_reject"),
+    # Each feature module lists its own routes (names in the portals namespace).
+    *scan.urlpatterns,
+    *people.urlpatterns,
+    *exports.urlpatterns,
+    *bulk.urlpatterns,
+    *catalog.urlpatterns,
+    *labels.urlpatterns,
+    *vendor_orders.urlpatterns,
+    *setup_pages.urlpatterns,
 ]

@@ -1,8 +1,11 @@
-"""Fixtures of the portal tests; the helpers they share are in helpers.py."""
+"""Fixtures of the portal tests; the helpers they share are in helpers.py and, for the
+browser tests, browser_kit.py."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.portals.browser_kit import ARGS, CHROMIUM, DESKTOP, sign_in
 
 
 @pytest.fixture
@@ -15,3 +18,46 @@ def a(world):
 def b(world):
     """Vendor B, the stranger: none of its ids may open anything for vendor A's users."""
     return world["b"]
+
+
+@pytest.fixture(scope="module")
+def _sync_database_access_beside_playwright():
+    """Playwright's sync API runs an event loop in this thread, and Django refuses
+    database access from a thread with a running loop. The tests' setup and checks are
+    plain synchronous code, so the guard is lifted, for the browser test module only:
+    left set, it would leak into subprocesses of other tests (`check --deploy` rejects it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(_sync_database_access_beside_playwright):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(user=None, viewport=DESKTOP): a fresh browser context, signed in through
+    the login form when a user is given."""
+    contexts = []
+
+    def make(user=None, viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        if user is not None:
+            sign_in(page, user.username)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -17,89 +16,10 @@ from replenishment.models import Order, OrderLine, OrderStatus
 from replenishment.services import bins_evaluate
 from stocking.models import Bin, BinLevelChange, LedgerEntry
 from stocking.setup import bin_levels_update
-from tests.factories import PASSWORD
+from tests.portals.browser_kit import BROWSER_MARKS, DESKTOP, PHONE, fits_the_width, shoot
 from tests.portals.helpers import awaiting_order, grow, policy, released_order, scans_post, url
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian chromium not installed; .ci/run installs it"
-    ),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sync_database_access_beside_playwright():
-    """Playwright's sync API runs an event loop in this thread, and Django refuses
-    database access from a thread with a running loop. The tests' setup and checks are
-    plain synchronous code, so the guard is lifted, for this module only: left set, it
-    would leak into subprocesses of other tests (`check --deploy` rejects it)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser, live_server):
-    """open_page(user=None, viewport=DESKTOP): a fresh browser context, signed in through
-    the login form when a user is given."""
-    contexts = []
-
-    def make(user=None, viewport=DESKTOP):
-        context = browser.new_context(viewport=viewport, base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        if user is not None:
-            sign_in(page, user.username)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("domcontentloaded")
-
-
-def shoot(page, name: str, width: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-
-
-def fits_the_width(page) -> bool:
-    """Nothing sticks out sideways: the page never scrolls horizontally."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize(
