@@ -67,3 +67,29 @@ def sort_header(context, label: str, key: str, numeric: bool = False) -> dict:
         "numeric": numeric,
         "hx_target": context.get("hx_target"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def portal_nav(context, which: str) -> list[dict]:
+    """Links of the top bar ("vendor") or of the customer's tabs ("customer") that the
+    signed-in role may open, with the current one marked."""
+    from django.urls import NoReverseMatch, reverse
+
+    from portals.nav import CUSTOMER_NAV, VENDOR_NAV, nav_for
+
+    scope = getattr(context["request"], "scope", None)
+    if scope is None:
+        return []
+    current = context.get("section")
+    if which == "vendor":
+        entries, kwargs = VENDOR_NAV, {}
+    else:
+        entries, kwargs = CUSTOMER_NAV, {"customer_id": context["customer"].pk}
+    links = []
+    for entry in nav_for(scope.role, entries):
+        try:
+            target = reverse(f"portals:{entry.section}", kwargs=kwargs)
+        except NoReverseMatch:  # a page not built in this installation yet (tests check all are)
+            continue
+        links.append({"label": entry.label, "url": target, "current": entry.section == current})
+    return links
