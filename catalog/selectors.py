@@ -1,8 +1,9 @@
 """Reads of the catalog."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from catalog.models import CrossReference, Item
+from catalog.models import CrossReference, Item, ItemBarcode
 from cmi.scoping import Scope
 
 
@@ -15,4 +16,40 @@ def cross_reference_list(*, scope: Scope) -> QuerySet[CrossReference]:
         CrossReference.objects.for_scope(scope)
         .select_related("item")
         .order_by("customer_id", "code")
+    )
+
+
+def item_catalog(*, scope: Scope, text: str = "") -> QuerySet[Item]:
+    """The vendor's items with their barcodes and how many customer references each has
+    (only the customers the scope sees), searched by SKU, description or barcode.
+
+    Counts are subqueries rather than joins: one item stays one row however many
+    references it has.
+    """
+    references = (
+        CrossReference.objects.for_scope(scope)
+        .filter(item_id=OuterRef("pk"))
+        .order_by()
+        .values("item_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    qs = item_list(scope=scope).annotate(
+        reference_count=Coalesce(Subquery(references, output_field=IntegerField()), Value(0))
+    )
+    if text:
+        barcodes = ItemBarcode.objects.for_scope(scope).filter(
+            item_id=OuterRef("pk"), code__icontains=text
+        )
+        qs = qs.filter(Q(sku__icontains=text) | Q(description__icontains=text) | Exists(barcodes))
+    return qs
+
+
+def item_cross_references(*, scope: Scope, item_id: int) -> QuerySet[CrossReference]:
+    """One item's references of the customers the scope sees, grouped by customer."""
+    return (
+        CrossReference.objects.for_scope(scope)
+        .filter(item_id=item_id)
+        .select_related("customer")
+        .order_by("customer__name", "customer_id", "code", "pk")
     )
