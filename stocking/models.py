@@ -192,6 +192,8 @@ class ScanEvent(models.Model):
         indexes = [
             models.Index(fields=["bin", "occurred_at"]),
             models.Index(fields=["vendor", "customer", "received_at"]),
+            # The dashboard's recent scans and the scan-history export, by when they happened.
+            models.Index(fields=["vendor", "customer", "occurred_at"]),
             models.Index(
                 fields=["bin"], condition=Q(kanban_pending=True), name="scan_kanban_pending"
             ),

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import F, Q, QuerySet
 
 from cmi.scoping import Scope
-from stocking.models import Bin, BinLevelChange, LedgerEntry, Location, ScannerDevice, Site
+from stocking.models import (
+    Bin,
+    BinLevelChange,
+    LedgerEntry,
+    Location,
+    ScanEvent,
+    ScannerDevice,
+    Site,
+)
 
 BIN_STATUSES = ("below_min", "at_zero", "over_max", "ok")
 
@@ -62,3 +72,42 @@ def level_change_list(*, scope: Scope, bin_id: int) -> QuerySet[BinLevelChange]:
 
 def device_list(*, scope: Scope) -> QuerySet[ScannerDevice]:
     return ScannerDevice.objects.for_scope(scope).order_by("customer_id", "name", "pk")
+
+
+def customer_device_list(*, scope: Scope, customer_id: int) -> QuerySet[ScannerDevice]:
+    """A customer's scanners with their site: active ones first, then by name."""
+    return (
+        device_list(scope=scope)
+        .filter(customer_id=customer_id)
+        .select_related("site")
+        .order_by(F("revoked_at").asc(nulls_first=True), "name", "pk")
+    )
+
+
+SCAN_HISTORY_COLUMNS = (
+    "occurred_at",
+    "kind",
+    "code",
+    "bin__item__sku",
+    "bin__location__code",
+    "quantity",
+    "ledger_entry__quantity",
+    "ledger_entry__delta",
+    "ledger_entry__on_hand_after",
+    "device__name",
+    "user__username",
+    "event_id",
+)
+
+
+def scan_history(
+    *, scope: Scope, customer_id: int, start: datetime, end: datetime
+) -> QuerySet[ScanEvent]:
+    """A customer's scans that happened in [start, end), oldest first, as tuples of
+    SCAN_HISTORY_COLUMNS: one query however many rows (every name is a join)."""
+    return (
+        ScanEvent.objects.for_scope(scope)
+        .filter(customer_id=customer_id, occurred_at__gte=start, occurred_at__lt=end)
+        .order_by("occurred_at", "id")
+        .values_list(*SCAN_HISTORY_COLUMNS)
+    )
