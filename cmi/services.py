@@ -74,3 +74,46 @@ def customer_update(*, scope: Scope, customer_id: int, **fields):
         )
     customer.save()
     return customer
+
+
+@transaction.atomic
+def customer_reps_assign(*, scope: Scope, customer_id: int, rep_user_ids: list[int]):
+    """Exactly these reps of the vendor are assigned to the customer; vendor admins only.
+
+    A rep with assigned customers sees only those (a rep with none sees them all, see
+    cmi.tenancy), so this only adds and removes this customer's rows. An id that is not
+    an active rep of this vendor is refused whole, whether it is another vendor's user,
+    a customer user or no user at all: the answer tells nothing about which.
+    """
+    from cmi.models import Customer, Membership, Role
+
+    if scope.role != Role.VENDOR_ADMIN:
+        raise ApiError("permission_denied", "Only vendor admins assign reps.", status_code=403)
+    customer = Customer.objects.for_scope(scope).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    wanted = set(rep_user_ids)
+    # An id no bigint holds is simply not a rep (SQLite would raise rather than find none).
+    in_range = {pk for pk in wanted if 0 < pk < 2**63}
+    reps = list(
+        Membership.objects.filter(
+            vendor_id=scope.vendor_id,
+            role=Role.VENDOR_REP,
+            user_id__in=in_range,
+            user__is_active=True,
+        ).order_by("pk")
+    )
+    if len(reps) != len(wanted):
+        raise ApiError(
+            "not_a_rep",
+            "Only active reps of this vendor can be assigned to its customers.",
+            field="rep_user_ids",
+        )
+    through = Membership.assigned_customers.through
+    keep = {rep.pk for rep in reps}
+    through.objects.filter(customer_id=customer.pk).exclude(membership_id__in=keep).delete()
+    through.objects.bulk_create(
+        [through(membership_id=pk, customer_id=customer.pk) for pk in sorted(keep)],
+        ignore_conflicts=True,
+    )
+    return reps

@@ -66,6 +66,9 @@ class Order(models.Model):
             models.Index(fields=["vendor", "updated_at", "id"]),
             models.Index(fields=["vendor", "customer", "status"]),
             models.Index(fields=["vendor", "site", "status"]),
+            # The vendor's orders page across customers: by status, newest first.
+            models.Index(fields=["vendor", "status", "created_at"]),
+            models.Index(fields=["vendor", "created_at"]),
         ]
 
     def __str__(self) -> str:

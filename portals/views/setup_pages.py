@@ -1,5 +1,135 @@
-"""(being written)"""
+"""The vendor's settings: the trading partner profile, and per customer its release
+policy, cutoff times, time zone and reps. Vendor admins only.
+
+The forms check input with the API's own serializers; the writes are the services
+the API calls (edi.outbound.partner_replace, cmi.services.customer_update and
+customer_reps_assign), so the page and the API accept and refuse the same things.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from cmi.errors import ApiError
+from cmi.models import Customer, Membership, Role
+from cmi.scoping import Scope
+from cmi.services import customer_reps_assign, customer_update
+from edi.models import TradingPartner
+from edi.outbound import partner_replace
+from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm
+from portals.views.access import customer_view, portal_view
+
+ADMINS = frozenset({Role.VENDOR_ADMIN})
+PAGE_SIZE = 50
+
+
+@portal_view(roles=ADMINS)
+def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
+    partner = TradingPartner.objects.for_scope(scope).first()
+    status = 200
+    if request.method == "POST":
+        form = PartnerForm(request.POST)
+        if form.is_valid():
+            try:
+                _, created = partner_replace(scope=scope, data=form.validated)
+            except ApiError as err:
+                form.add_service_error(err)
+            else:
+                messages.success(
+                    request,
+                    "Trading partner profile created: released orders now go out as X12 850s."
+                    if created
+                    else "Trading partner profile saved.",
+                )
+                return redirect("portals:settings")
+        status = 400
+    else:
+        form = PartnerForm(initial=PartnerForm.initial_for(partner))
+    customers = Paginator(Customer.objects.for_scope(scope).order_by("name", "pk"), PAGE_SIZE)
+    return render(
+        request,
+        "portals/setup/settings.html",
+        {
+            "form": form,
+            "partner": partner,
+            "customers": customers.get_page(request.GET.get("page")),
+            "section": "settings",
+        },
+        status=status,
+    )
+
+
+def _vendor_reps(scope: Scope) -> list[Membership]:
+    return list(
+        Membership.objects.filter(
+            vendor_id=scope.vendor_id, role=Role.VENDOR_REP, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__username", "pk")
+    )
+
+
+@customer_view(roles=ADMINS)
+def customer_settings(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    reps = _vendor_reps(scope)
+    assigned = list(customer.assigned_reps.values_list("user_id", flat=True))
+    release_form = CustomerSettingsForm(initial=CustomerSettingsForm.initial_for(customer))
+    reps_form = RepsForm(initial={"reps": assigned}, reps=reps)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "release":
+            release_form = CustomerSettingsForm(
+                request.POST, initial=CustomerSettingsForm.initial_for(customer)
+            )
+            if release_form.is_valid():
+                try:
+                    customer_update(scope=scope, customer_id=customer.pk, **release_form.validated)
+                except ApiError as err:
+                    release_form.add_service_error(err)
+                else:
+                    messages.success(request, f"Release settings of {customer.name} saved.")
+                    return redirect("portals:customer_settings", customer_id=customer.pk)
+        elif action == "reps":
+            reps_form = RepsForm(request.POST, reps=reps)
+            if reps_form.is_valid():
+                try:
+                    chosen = customer_reps_assign(
+                        scope=scope,
+                        customer_id=customer.pk,
+                        rep_user_ids=reps_form.cleaned_data["reps"],
+                    )
+                except ApiError as err:
+                    reps_form.add_service_error(err)
+                else:
+                    messages.success(
+                        request,
+                        f"{len(chosen)} rep{'s' if len(chosen) != 1 else ''} "
+                        f"assigned to {customer.name}.",
+                    )
+                    return redirect("portals:customer_settings", customer_id=customer.pk)
+        else:
+            messages.error(request, "Nothing was saved: choose which settings to save.")
+        status = 400
+    return render(
+        request,
+        "portals/setup/customer.html",
+        {
+            "customer": customer,
+            "release_form": release_form,
+            "reps_form": reps_form,
+            "has_reps": bool(reps),
+            "section": "customer_settings",
+        },
+        status=status,
+    )
+
+
+urlpatterns = [
+    path("settings/", settings_page, name="settings"),
+    path("customers/<int:customer_id>/settings/", customer_settings, name="customer_settings"),
+]
