@@ -1,5 +1,284 @@
-"""(being written)"""
+"""Bins and catalog in bulk: CSV export, CSV import (preview, then confirm), and a
+percentage adjustment of min/max.
+
+Nothing is written by a preview. The confirm posts the previewed text back and the
+service checks it again inside its transaction: the rows that are still good are
+saved, the others are listed as skipped.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from catalog.bulk import (
+    CATALOG_COLUMNS,
+    CATALOG_REQUIRED,
+    catalog_import_apply,
+    catalog_import_plan,
+)
+from catalog.models import Item, ItemBarcode
+from cmi.csvin import MAX_BYTES, MAX_ROWS
+from cmi.errors import ApiError
+from cmi.models import Customer
+from cmi.scoping import VENDOR_STAFF, Scope
+from portals.csvout import csv_response
+from portals.forms_bulk import LEVEL_LABELS, AdjustForm, CsvConfirmForm, CsvUploadForm
+from portals.views.access import customer_view, portal_view
+from stocking.bulk import (
+    BIN_COLUMNS,
+    BIN_READ_ONLY,
+    BIN_REQUIRED,
+    bins_adjust_apply,
+    bins_adjust_plan,
+    bins_import_apply,
+    bins_import_plan,
+)
+from stocking.models import Bin
+from stocking.selectors import site_list
+
+VENDOR_ADMIN = frozenset({"vendor_admin"})
+CHUNK = 2000
+BIN_SPEC = {"required": BIN_REQUIRED, "optional": BIN_COLUMNS}
+CATALOG_SPEC = {"required": CATALOG_REQUIRED, "optional": CATALOG_COLUMNS}
+LIMITS = {"max_mb": MAX_BYTES // 1_000_000, "max_rows": MAX_ROWS}
+
+
+def _not_allowed() -> HttpResponse:
+    return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+
+
+# --- bins --------------------------------------------------------------------------------
+
+
+@customer_view(roles=VENDOR_STAFF)
+def bins_export(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    """The columns the import reads, then label and on-hand (read only, for people)."""
+    rows = (
+        Bin.objects.for_scope(scope)
+        .filter(customer_id=customer.pk)
+        .order_by("site__code", "location__code", "item__sku", "pk")
+        .values_list(
+            "site__code",
+            "location__code",
+            "item__sku",
+            "min_qty",
+            "max_qty",
+            "pack_multiple",
+            "label",
+            "on_hand",
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+    return csv_response(f"bins-{customer.code}.csv", (*BIN_COLUMNS, *BIN_READ_ONLY), rows)
+
+
+def _bins_page(request, customer, template: str, status: int = 200, **context) -> HttpResponse:
+    context = {
+        "customer": customer,
+        "section": "bins_import",  # the customer's "Min/max files" tab
+        "columns": BIN_COLUMNS,
+        "read_only": BIN_READ_ONLY,
+        **LIMITS,
+        **context,
+    }
+    return render(request, f"portals/bulk/{template}", context, status=status)
+
+
+@customer_view(roles=VENDOR_STAFF)
+def bins_import(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    """GET: the upload form. POST: the preview (nothing written). POST confirm: apply."""
+    if request.method == "GET":
+        return _bins_page(request, customer, "bins_import.html", form=CsvUploadForm(**BIN_SPEC))
+    if request.method != "POST":
+        return _not_allowed()
+    if "confirm" in request.POST:
+        confirm = CsvConfirmForm(request.POST, **BIN_SPEC)
+        if not confirm.is_valid():
+            return _bins_page(
+                request,
+                customer,
+                "bins_import.html",
+                400,
+                form=CsvUploadForm(**BIN_SPEC),
+                errors=confirm.errors.get("__all__") or confirm.errors.get("csv_text"),
+            )
+        try:
+            plan = bins_import_apply(
+                scope=scope,
+                customer_id=customer.pk,
+                table=confirm.cleaned_data["table"],
+                user_id=scope.user_id,
+            )
+        except ApiError as err:
+            return _bins_page(
+                request,
+                customer,
+                "bins_import.html",
+                409,
+                form=CsvUploadForm(**BIN_SPEC),
+                errors=[str(err.detail)],
+            )
+        return _bins_page(
+            request,
+            customer,
+            "bins_done.html",
+            plan=plan,
+            totals=plan.totals,
+            error_rows=plan.of("error"),
+        )
+    form = CsvUploadForm(request.POST, request.FILES, **BIN_SPEC)
+    if not form.is_valid():
+        return _bins_page(request, customer, "bins_import.html", 400, form=form)
+    table = form.cleaned_data["table"]
+    plan = bins_import_plan(scope=scope, customer_id=customer.pk, table=table)
+    return _bins_page(
+        request,
+        customer,
+        "bins_preview.html",
+        plan=plan,
+        totals=plan.totals,
+        error_rows=plan.of("error"),
+        good_rows=[row for row in plan.rows if row.action != "error"],
+        confirm=CsvConfirmForm(initial={"csv_text": table.text}, **BIN_SPEC),
+    )
+
+
+@customer_view(roles=VENDOR_STAFF)
+def bins_adjust(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    """Scale min and/or max of many bins by a percentage: a preview, then confirm."""
+    sites = list(site_list(scope=scope).filter(customer_id=customer.pk))
+    if request.method == "GET":
+        form = AdjustForm(initial={"levels": "min"}, sites=sites)
+        return _bins_page(request, customer, "bins_adjust.html", form=form)
+    if request.method != "POST":
+        return _not_allowed()
+    form = AdjustForm(request.POST, sites=sites)
+    if not form.is_valid():
+        return _bins_page(request, customer, "bins_adjust.html", 400, form=form)
+    data = form.cleaned_data
+    arguments = {
+        "scope": scope,
+        "customer_id": customer.pk,
+        "levels": data["levels"],
+        "percent": data["percent"],
+        "site_id": data["site"],
+        "location_code": data["location"].strip(),
+        "sku_prefix": data["sku"].strip(),
+    }
+    try:
+        if "confirm" in request.POST:
+            plan = bins_adjust_apply(**arguments, user_id=scope.user_id)
+        else:
+            plan = bins_adjust_plan(**arguments)
+    except ApiError as err:
+        form.add_error(err.field if err.field in form.fields else None, str(err.detail))
+        return _bins_page(request, customer, "bins_adjust.html", 400, form=form)
+    what = LEVEL_LABELS[data["levels"]].lower().replace(" only", "")
+    if "confirm" in request.POST:
+        changed = len(plan.changes)
+        messages.success(
+            request,
+            f"{what.capitalize()} changed by {data['percent']:+d}% on {changed} "
+            f"bin{'s' if changed != 1 else ''}; each change is in the bin's history.",
+        )
+        return redirect("portals:bins_adjust", customer_id=customer.pk)
+    return _bins_page(
+        request, customer, "bins_adjust.html", form=form, plan=plan, what=what, preview=True
+    )
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+@portal_view(roles=VENDOR_STAFF)
+def catalog_export(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """The catalog in the import's columns; barcodes joined by |. Two queries."""
+    codes: dict[int, list[str]] = {}
+    for item_id, code in (
+        ItemBarcode.objects.for_scope(scope)
+        .order_by("item_id", "code")
+        .values_list("item_id", "code")
+    ):
+        codes.setdefault(item_id, []).append(code)
+    items = (
+        Item.objects.for_scope(scope)
+        .order_by("sku")
+        .values_list("pk", "sku", "description", "unit_of_measure", "pack_quantity")
+        .iterator(chunk_size=CHUNK)
+    )
+    rows = (
+        (sku, description, unit, pack, "|".join(codes.get(pk, ())))
+        for pk, sku, description, unit, pack in items
+    )
+    return csv_response("catalog.csv", CATALOG_COLUMNS, rows)
+
+
+def _catalog_page(request, template: str, status: int = 200, **context) -> HttpResponse:
+    context = {"section": "catalog", "columns": CATALOG_COLUMNS, **LIMITS, **context}
+    return render(request, f"portals/bulk/{template}", context, status=status)
+
+
+@portal_view(roles=VENDOR_ADMIN)
+def catalog_import(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """New items and changes to existing ones (by SKU), previewed, then confirmed."""
+    if request.method == "GET":
+        return _catalog_page(request, "catalog_import.html", form=CsvUploadForm(**CATALOG_SPEC))
+    if request.method != "POST":
+        return _not_allowed()
+    if "confirm" in request.POST:
+        confirm = CsvConfirmForm(request.POST, **CATALOG_SPEC)
+        if not confirm.is_valid():
+            return _catalog_page(
+                request,
+                "catalog_import.html",
+                400,
+                form=CsvUploadForm(**CATALOG_SPEC),
+                errors=confirm.errors.get("__all__") or confirm.errors.get("csv_text"),
+            )
+        try:
+            plan = catalog_import_apply(
+                scope=scope, table=confirm.cleaned_data["table"], user_id=scope.user_id
+            )
+        except ApiError as err:
+            return _catalog_page(
+                request,
+                "catalog_import.html",
+                409,
+                form=CsvUploadForm(**CATALOG_SPEC),
+                errors=[str(err.detail)],
+            )
+        return _catalog_page(
+            request,
+            "catalog_done.html",
+            plan=plan,
+            totals=plan.totals,
+            error_rows=plan.of("error"),
+        )
+    form = CsvUploadForm(request.POST, request.FILES, **CATALOG_SPEC)
+    if not form.is_valid():
+        return _catalog_page(request, "catalog_import.html", 400, form=form)
+    table = form.cleaned_data["table"]
+    plan = catalog_import_plan(scope=scope, table=table)
+    return _catalog_page(
+        request,
+        "catalog_preview.html",
+        plan=plan,
+        totals=plan.totals,
+        error_rows=plan.of("error"),
+        good_rows=[row for row in plan.rows if row.action != "error"],
+        confirm=CsvConfirmForm(initial={"csv_text": table.text}, **CATALOG_SPEC),
+    )
+
+
+customer = "customers/<int:customer_id>/"
+
+urlpatterns = [
+    path(f"{customer}bins/export.csv", bins_export, name="bins_export"),
+    path(f"{customer}bins/import/", bins_import, name="bins_import"),
+    path(f"{customer}bins/adjust/", bins_adjust, name="bins_adjust"),
+    path("catalog/import/", catalog_import, name="catalog_import"),
+    path("catalog/export.csv", catalog_export, name="catalog_export"),
+]

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Item
@@ -35,12 +35,12 @@ def can_edit_catalog(scope: Scope) -> bool:
     return scope.role in EDITORS
 
 
-def _optional_url(name: str) -> str | None:
-    """Import and export are another feature's pages: link them when they exist."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
+def _csv_links(scope: Scope) -> dict[str, str | None]:
+    """Everyone on the catalog may export it; only the admin imports (as the import allows)."""
+    return {
+        "import_url": reverse("portals:catalog_import") if scope.role == "vendor_admin" else None,
+        "export_url": reverse("portals:catalog_export"),
+    }
 
 
 def _bin_counts(scope: Scope, item_ids: list[int]) -> dict[int, int]:
@@ -73,8 +73,7 @@ def catalog_list(request: HttpRequest, scope: Scope) -> HttpResponse:
             "form": form,
             "q": text,
             "page": page,
-            "import_url": _optional_url("portals:catalog_import"),
-            "export_url": _optional_url("portals:catalog_export"),
+            **_csv_links(scope),
             "can_edit": can_edit_catalog(scope),
             "section": "catalog",
         },
@@ -119,8 +118,7 @@ def _item_page(
         "can_edit": can_edit,
         "edit_form": edit_form,
         "reference_form": reference_form,
-        "import_url": _optional_url("portals:catalog_import"),
-        "export_url": _optional_url("portals:catalog_export"),
+        **_csv_links(scope),
         "section": "catalog",
     }
     return render(request, "portals/catalog/item.html", context, status=status)
