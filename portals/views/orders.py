@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
+from edi.selectors import order_shipments
 from portals.forms import ApproveForm, RejectForm
 from portals.views.access import MANAGERS, can_approve, customer_view
 from replenishment.models import OPEN, Order, OrderEvent, OrderStatus
@@ -89,6 +90,7 @@ def _order_page(
             "order": order,
             "lines": lines,
             "events": events,
+            "shipments": order_shipments(scope=scope, order_id=order.pk),
             "may_approve": may_approve,
             "approve_form": approve_form,
             "reject_form": reject_form,

@@ -36,7 +36,7 @@ BUDGET = {
     "orders": 8,  # + counts by state, count, page, lines
     "customers": 5,  # + count, page (bins aggregated, orders as a subquery)
     "bin": 11,  # + ledger, scans, open lines, location trail, barcodes, level changes
-    "order": 7,  # + lines, events
+    "order": 8,  # + lines, events, shipments (their lines are one more when there are any)
 }
 
 

@@ -427,3 +427,17 @@ def test_pages_have_a_fixed_query_count(db):
     assert small == large, counts
     for page, budget in BUDGET.items():
         assert small[page] <= budget, (page, small[page])
+
+
+def test_customer_order_page_shows_the_shipment_tracking_without_edi_links(ew):
+    """The customer's manager sees the 856's carrier and tracking number on the order,
+    with the shipped quantities, but no link into the vendor's EDI pages."""
+    cw = ew.a.customers[0]
+    resp = signed_in(cw.manager).get(
+        reverse("portals:order", kwargs={"customer_id": cw.customer.pk, "order_id": ew.order0.pk})
+    )
+    page = resp.content.decode()
+    assert resp.status_code == 200
+    assert "Shipment SHP-1" in page and "1Z999AA10123456784" in page and "UPS" in page
+    assert "line 2 (" in page and ": 30" in page
+    assert "/edi/documents/" not in page
