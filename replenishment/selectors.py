@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
+from cmi.models import Customer
 from cmi.scoping import Scope
-from replenishment.models import OUTSTANDING, Order, OrderEvent, OrderLine, OrderStatus
+from replenishment.models import OPEN, OUTSTANDING, Order, OrderEvent, OrderLine, OrderStatus
 
 ERP_VISIBLE = (*OUTSTANDING, OrderStatus.RECEIVED, OrderStatus.CANCELLED)
 
@@ -26,4 +39,54 @@ def order_list(*, scope: Scope) -> QuerySet[Order]:
 def order_detail(*, scope: Scope) -> QuerySet[Order]:
     return order_list(scope=scope).prefetch_related(
         Prefetch("events", queryset=OrderEvent.objects.select_related("user").order_by("at", "id"))
+    )
+
+
+def order_counts_by_status(*, scope: Scope, customer_id: int) -> dict[str, int]:
+    """How many of the customer's orders are in each status (open or not), one query."""
+    return dict(
+        Order.objects.for_scope(scope)
+        .filter(customer_id=customer_id)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+
+
+def open_order_counts(*, scope: Scope, customer_id: int) -> list[tuple[OrderStatus, int]]:
+    """Every open status in the order of an order's life, with its count (0 included)."""
+    by_status = order_counts_by_status(scope=scope, customer_id=customer_id)
+    return [(OrderStatus(s), by_status.get(s, 0)) for s in OPEN]
+
+
+def customer_health_list(*, scope: Scope) -> QuerySet[Customer]:
+    """Each customer with its bins below min, at zero, over max, last scan, orders
+    awaiting approval and orders awaiting the vendor's acknowledgment, in one query.
+
+    Bins are aggregated over a join; orders through a subquery, because joining both
+    would multiply every bin by every order of the customer before counting.
+    """
+    active = Q(bins__active=True)
+
+    def orders_in(status: OrderStatus) -> Coalesce:
+        counted = (
+            Order.objects.for_scope(scope)
+            .filter(customer_id=OuterRef("pk"), status=status)
+            .order_by()
+            .values("customer_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+    return Customer.objects.for_scope(scope).annotate(
+        bin_count=Count("bins", filter=active),
+        at_zero=Count("bins", filter=active & Q(bins__on_hand__lte=0)),
+        below_min=Count("bins", filter=active & Q(bins__on_hand__lt=F("bins__min_qty"))),
+        over_max=Count("bins", filter=active & Q(bins__on_hand__gt=F("bins__max_qty"))),
+        last_scan=Max("bins__last_scan_at"),
+        awaiting=orders_in(OrderStatus.AWAITING_APPROVAL),
+        # Sent to the vendor and not acknowledged yet (no 855 applied).
+        unacknowledged=orders_in(OrderStatus.RELEASED),
     )

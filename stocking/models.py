@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -73,6 +75,9 @@ class Location(models.Model):
         return self.code
 
 
+SILENT_AFTER = dt.timedelta(hours=24)
+
+
 class ScannerDevice(SecretToken):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="devices")
@@ -89,6 +94,12 @@ class ScannerDevice(SecretToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def is_silent(self, now: dt.datetime) -> bool:
+        """An active scanner not heard from for a day (counted from its adding when it
+        never reported): CMI works only while people scan, so a day of quiet is news."""
+        heard = self.last_seen_at or self.created_at
+        return self.is_active and heard < now - SILENT_AFTER
 
 
 class Bin(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from cmi.scoping import Scope
 from stocking.models import (
@@ -110,4 +110,28 @@ def scan_history(
         .filter(customer_id=customer_id, occurred_at__gte=start, occurred_at__lt=end)
         .order_by("occurred_at", "id")
         .values_list(*SCAN_HISTORY_COLUMNS)
+    )
+
+
+def bin_health_counts(*, scope: Scope, customer_id: int) -> dict[str, int]:
+    """The customer's active bins: total, at zero, below min, over max, in one query."""
+    return (
+        bin_list(scope=scope)
+        .filter(customer_id=customer_id, active=True)
+        .aggregate(
+            total=Count("pk"),
+            at_zero=Count("pk", filter=bin_status_q("at_zero")),
+            below_min=Count("pk", filter=bin_status_q("below_min")),
+            over_max=Count("pk", filter=bin_status_q("over_max")),
+        )
+    )
+
+
+def scan_recent(*, scope: Scope, customer_id: int) -> QuerySet[ScanEvent]:
+    """The customer's scans, newest first, with what a line about each one names."""
+    return (
+        ScanEvent.objects.for_scope(scope)
+        .filter(customer_id=customer_id)
+        .select_related("bin__item", "bin__location", "device", "user")
+        .order_by("-occurred_at", "-id")
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,7 +15,7 @@ from edi.selectors import order_shipments
 from portals.forms import ApproveForm, RejectForm
 from portals.views.access import MANAGERS, can_approve, customer_view
 from replenishment.models import OPEN, Order, OrderEvent, OrderStatus
-from replenishment.selectors import order_list
+from replenishment.selectors import order_counts_by_status, order_list
 from replenishment.services import order_approve, order_cancel
 
 PAGE_SIZE = 50
@@ -33,14 +32,7 @@ def orders(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRespon
     show = request.GET.get("show", "open")
     if show not in SHOW:
         show = "open"
-    by_status = dict(
-        Order.objects.for_scope(scope)
-        .filter(customer_id=customer.pk)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
-    )
+    by_status = order_counts_by_status(scope=scope, customer_id=customer.pk)
     tabs = [
         (key, label, sum(by_status.get(s, 0) for s in statuses))
         for key, (label, statuses) in SHOW.items()

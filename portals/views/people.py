@@ -28,7 +28,6 @@ from cmi.users import (
 )
 from portals.forms_people import InviteForm, ScannerForm
 from portals.views.access import customer_view
-from portals.views.dashboard import SILENT_AFTER
 from stocking.selectors import customer_device_list, site_list
 from stocking.setup import device_create, device_revoke
 
@@ -52,11 +51,9 @@ def _scanners_page(
 ) -> HttpResponse:
     devices = customer_device_list(scope=scope, customer_id=customer.pk)
     page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
-    silent_before = timezone.now() - SILENT_AFTER
+    now = timezone.now()
     for device in page:
-        # A scanner just added has not had its day to report yet: silent counts from then.
-        heard = device.last_seen_at or device.created_at
-        device.silent = device.is_active and heard < silent_before
+        device.silent = device.is_silent(now)
     context = {
         "customer": customer,
         "page": page,

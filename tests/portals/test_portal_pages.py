@@ -10,7 +10,7 @@ from cmi.models import Membership
 from replenishment.models import OrderEvent, OrderLine, OrderStatus
 from replenishment.services import order_cancel
 from stocking.models import Bin, BinLevelChange
-from tests.portals.helpers import awaiting_order, grow, scans_post, signed_in, url
+from tests.portals.helpers import awaiting_order, grow, released_order, scans_post, signed_in, url
 
 HX = {"HTTP_HX_REQUEST": "true"}
 CUSTOMER_PAGES = ("dashboard", "stock", "orders")
@@ -479,7 +479,8 @@ def test_dashboard_counts_what_needs_attention(a):
 
 
 def test_dashboard_lists_scanners_silent_for_a_day(a):
-    """A scanner never heard from, or last heard 25 hours ago, is listed as silent."""
+    """A scanner added a day ago and never heard from, or last heard 25 hours ago, is
+    listed as silent; one added just now has not had its day yet."""
     import datetime as dt
 
     from django.utils import timezone
@@ -487,6 +488,11 @@ def test_dashboard_lists_scanners_silent_for_a_day(a):
     from stocking.models import ScannerDevice
 
     cw = a.customers[0]
+    resp = signed_in(cw.manager).get(url("dashboard", cw))
+    assert resp.context["silent"] == []
+    ScannerDevice.objects.filter(pk=cw.device.pk).update(
+        created_at=timezone.now() - dt.timedelta(hours=25)
+    )
     resp = signed_in(cw.manager).get(url("dashboard", cw))
     assert [d.pk for d in resp.context["silent"]] == [cw.device.pk]
     ScannerDevice.objects.filter(pk=cw.device.pk).update(
@@ -508,3 +514,21 @@ def test_customers_list_shows_each_customers_health(a):
     assert (first.bin_count, first.at_zero, first.below_min, first.awaiting) == (3, 1, 1, 0)
     assert first.last_scan is not None and second.last_scan is None
     assert (second.at_zero, second.below_min, second.awaiting) == (1, 2, 1)
+
+
+def test_customers_list_counts_orders_awaiting_the_vendors_acknowledgment(a):
+    """An order sent to the vendor and not acknowledged yet is counted for its customer
+    and links to the vendor's orders filtered to it; once acknowledged it is not."""
+    from replenishment.models import Order, OrderStatus
+
+    c0, c1 = a.customers
+    order = released_order(a, c0, [c0.bins[0]])
+    assert order.status == OrderStatus.RELEASED
+    resp = signed_in(a.rep).get(reverse("portals:customers"))
+    rows = {c.pk: c for c in resp.context["page"]}
+    assert (rows[c0.customer.pk].unacknowledged, rows[c1.customer.pk].unacknowledged) == (1, 0)
+    link = f"{reverse('portals:vendor_orders')}?customer={c0.customer.pk}&amp;status=released"
+    assert link in resp.content.decode()
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ACKNOWLEDGED)
+    rows = {c.pk: c for c in signed_in(a.rep).get(reverse("portals:customers")).context["page"]}
+    assert rows[c0.customer.pk].unacknowledged == 0
