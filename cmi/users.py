@@ -233,3 +233,22 @@ def customer_user_reactivate(*, scope: Scope, customer_id: int, user_id: int):
         user.save(update_fields=["is_active"])
         _log(scope=scope, user=user, flag=CHANGE, message="Reactivated")
     return user
+
+
+@transaction.atomic
+def customer_user_invite_resend(*, scope: Scope, customer_id: int, user_id: int, base_url: str):
+    """A fresh invitation mail for someone invited who has not chosen a password yet
+    (the mail was lost, or its link expired). Earlier links stay valid until they expire
+    or a password is chosen."""
+    customer = _check_may_manage(scope, customer_id)
+    user = _member_for_update(scope=scope, customer_id=customer_id, user_id=user_id)
+    if not user.is_active:
+        raise ApiError("user_inactive", "Reactivate this user before inviting them again.")
+    if user.has_usable_password():
+        raise ApiError("already_joined", "This user has chosen a password already.")
+    _log(scope=scope, user=user, flag=CHANGE, message="Invitation sent again")
+    transaction.on_commit(
+        lambda: invitation_send(user_id=user.pk, customer_name=customer.name, base_url=base_url),
+        robust=True,
+    )
+    return user

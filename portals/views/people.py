@@ -23,6 +23,7 @@ from cmi.users import (
     customer_member_get,
     customer_user_deactivate,
     customer_user_invite,
+    customer_user_invite_resend,
     customer_user_list,
     customer_user_reactivate,
 )
@@ -222,6 +223,28 @@ def user_reactivate(
     return redirect("portals:users", customer_id=customer.pk)
 
 
+@customer_view(USER_ROLES)
+@require_POST
+def user_invite_resend(
+    request: HttpRequest, scope: Scope, customer: Customer, user_id: int
+) -> HttpResponse:
+    member = customer_member_get(scope=scope, customer_id=customer.pk, user_id=user_id)
+    if member is None:
+        raise Http404("No such user of this customer.")
+    try:
+        customer_user_invite_resend(
+            scope=scope,
+            customer_id=customer.pk,
+            user_id=user_id,
+            base_url=f"{request.scheme}://{request.get_host()}",
+        )
+    except ApiError as err:
+        messages.error(request, str(err.detail))
+    else:
+        messages.success(request, f"Invitation sent again to {member.user.email}.")
+    return redirect("portals:users", customer_id=customer.pk)
+
+
 customer = "customers/<int:customer_id>/"
 
 urlpatterns = [
@@ -238,6 +261,11 @@ urlpatterns = [
         f"{customer}users/<int:user_id>/deactivate/",
         user_deactivate,
         name="user_deactivate",
+    ),
+    path(
+        f"{customer}users/<int:user_id>/resend/",
+        user_invite_resend,
+        name="user_invite_resend",
     ),
     path(
         f"{customer}users/<int:user_id>/reactivate/",

@@ -94,6 +94,7 @@ def _all_urls(cw, device_id: int, user_id: int) -> list[tuple[str, str]]:
         ("get", url("user_deactivate", cw, user_id=user_id)),
         ("post", url("user_deactivate", cw, user_id=user_id)),
         ("post", url("user_reactivate", cw, user_id=user_id)),
+        ("post", url("user_invite_resend", cw, user_id=user_id)),
     ]
 
 
@@ -522,3 +523,30 @@ def test_users_page_costs_the_same_queries_with_2_or_40_users(a, django_assert_m
     with django_assert_max_num_queries(6):
         large = count_queries(client, url("users", cw))
     assert small == large
+
+
+def test_an_invitation_can_be_sent_again_until_a_password_is_chosen(
+    a, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The list offers "Resend invitation" for an invited user; it mails a new link and is
+    audited. Once they have a password (or for a user who always had one) it is refused
+    with a message and nothing is sent."""
+    cw = a.customers[0]
+    client = signed_in(cw.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(client, cw)
+    user = User.objects.get(email="new.person@example.com")
+    body = client.get(url("users", cw)).content.decode()
+    assert url("user_invite_resend", cw, user_id=user.pk) in body
+    assert url("user_invite_resend", cw, user_id=cw.staff.pk) not in body  # has a password
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client.post(url("user_invite_resend", cw, user_id=user.pk))
+    assert resp.status_code == 302 and len(mailoutbox) == 2
+    assert mailoutbox[1].to == [user.email] and "/password-reset/" in mailoutbox[1].body
+    assert "Invitation sent again by" in client.get(url("users", cw)).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client.post(url("user_invite_resend", cw, user_id=cw.staff.pk), follow=True)
+    assert "has chosen a password already" in resp.content.decode()
+    assert len(mailoutbox) == 2
