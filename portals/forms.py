@@ -23,7 +23,23 @@ SORT_CHOICES = [
 MAX_QUANTITY = 10_000_000  # the API's bound too
 
 
-class StockFilterForm(forms.Form):
+class QueryStringForm(forms.Form):
+    """A form over a list page's query string: a bad value falls back to its default,
+    never to an error page. Subclasses list their fields' defaults in DEFAULTS."""
+
+    DEFAULTS: dict = {}
+
+    def cleaned_or_defaults(self) -> dict:
+        if self.is_valid():
+            return self.cleaned_data
+        data = dict(self.DEFAULTS)
+        for name in data:
+            if name not in self.errors and name in getattr(self, "cleaned_data", {}):
+                data[name] = self.cleaned_data[name]
+        return data
+
+
+class StockFilterForm(QueryStringForm):
     q = forms.CharField(
         label="Search",
         required=False,
@@ -40,19 +56,11 @@ class StockFilterForm(forms.Form):
     site = forms.TypedChoiceField(label="Site", coerce=int, required=False, empty_value=None)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
 
+    DEFAULTS = {"q": "", "status": "", "site": None, "sort": ""}
+
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All sites"), *((s.pk, s.name) for s in sites)]
-
-    def cleaned_or_defaults(self) -> dict:
-        """A bad value in the query string falls back to the default, never to an error page."""
-        if self.is_valid():
-            return self.cleaned_data
-        data = {"q": "", "status": "", "site": None, "sort": ""}
-        for name in data:
-            if name not in self.errors and name in getattr(self, "cleaned_data", {}):
-                data[name] = self.cleaned_data[name]
-        return data
 
 
 class LevelsForm(forms.Form):

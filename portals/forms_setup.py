@@ -17,6 +17,7 @@ from cmi.errors import ApiError
 from cmi.models import ReleasePolicy
 from edi.api.outbox_serializers import PartnerIn
 from edi.models import TradingPartner
+from portals.forms import QueryStringForm
 
 
 class ApiCheckedForm(forms.Form):
@@ -195,7 +196,7 @@ ORDER_SORTS = [
 ]
 
 
-class VendorOrderFilterForm(forms.Form):
+class VendorOrderFilterForm(QueryStringForm):
     q = forms.CharField(
         label="PO number",
         required=False,
@@ -220,13 +221,3 @@ class VendorOrderFilterForm(forms.Form):
         ]
         self.fields["status"].choices = [("", "Any status"), *statuses]
         self.fields["edi"].choices = [("", "Any EDI state"), *edi_states]
-
-    def cleaned_or_defaults(self) -> dict:
-        """A bad value in the query string falls back to its default, never to an error."""
-        if self.is_valid():
-            return self.cleaned_data
-        data = dict(self.DEFAULTS)
-        for name in data:
-            if name not in self.errors and name in getattr(self, "cleaned_data", {}):
-                data[name] = self.cleaned_data[name]
-        return data

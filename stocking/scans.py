@@ -160,3 +160,33 @@ def scan_parse(raw: Any, *, index: int, now: dt.datetime) -> ScanInput:
         gross_grams=_gross_grams(raw, kind),
         occurred_at=_occurred_at(raw, now),
     )
+
+
+def scan_envelope_events(body: Any) -> list[Any]:
+    """The events of a scan batch `{"scans": [...]}`: 1 to SCAN_BATCH_MAX of them, or an
+    ApiError with the envelope's stable code. Each event is judged later, alone."""
+    from django.conf import settings
+
+    from cmi.errors import ApiError
+
+    if not isinstance(body, dict) or "scans" not in body:
+        raise ApiError(
+            "missing_scans", "The body must be an object with a 'scans' list.", field="scans"
+        )
+    events = body["scans"]
+    if not isinstance(events, list):
+        raise ApiError("invalid_scans", "'scans' must be a list.", field="scans")
+    if not events:
+        raise ApiError(
+            "empty_batch",
+            f"'scans' is empty; send 1 to {settings.SCAN_BATCH_MAX} events.",
+            field="scans",
+        )
+    if len(events) > settings.SCAN_BATCH_MAX:
+        raise ApiError(
+            "batch_too_large",
+            f"At most {settings.SCAN_BATCH_MAX} scans per batch.",
+            field="scans",
+            status_code=413,
+        )
+    return events

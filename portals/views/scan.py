@@ -23,10 +23,10 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from cmi.errors import error_body
+from cmi.errors import ApiError, error_body
 from cmi.models import Customer
 from cmi.scoping import Scope
-from portals.forms_scan import EnvelopeError, scan_envelope_parse
+from portals.forms_scan import scan_envelope_parse
 from portals.views.access import customer_view
 from stocking.models import ScanEvent
 from stocking.services import REJECTED, scan_batch_ingest
@@ -103,8 +103,8 @@ def scan_events(request: HttpRequest, scope: Scope, customer: Customer) -> JsonR
         events = scan_envelope_parse(request.body)
     except RequestDataTooBig:
         return _too_large()
-    except EnvelopeError as err:
-        return _error(err.code, err.detail, err.status, err.field)
+    except ApiError as err:
+        return _error(err.error_code, str(err.detail), err.status_code, err.field)
     here = dataclasses.replace(scope, customer_ids=frozenset({customer.pk}))
     body = scan_batch_ingest(scope=here, events=events).as_dict()
     _add_bins(here, body["results"])

@@ -32,6 +32,7 @@ from stocking.api.serializers import (
     SiteIn,
     SiteOut,
 )
+from stocking.scans import scan_envelope_events
 
 MANAGERS = frozenset({"vendor_admin", "vendor_rep", "customer_manager"})
 
@@ -232,21 +233,6 @@ class ScanBatchView(APIView):
         body = request.data
         if request.stream is None:  # DRF leaves no stream for an empty body
             raise ApiError("not_json", "The body is empty; send JSON.")
-        if not isinstance(body, dict) or "scans" not in body:
-            raise ApiError(
-                "missing_scans", "The body must be an object with a 'scans' list.", field="scans"
-            )
-        events = body["scans"]
-        if not isinstance(events, list):
-            raise ApiError("invalid_scans", "'scans' must be a list.", field="scans")
-        if not events:
-            raise ApiError("empty_batch", "'scans' is empty; send 1 to 1000 events.", field="scans")
-        if len(events) > settings.SCAN_BATCH_MAX:
-            raise ApiError(
-                "batch_too_large",
-                f"At most {settings.SCAN_BATCH_MAX} scans per batch.",
-                field="scans",
-                status_code=413,
-            )
+        events = scan_envelope_events(body)
         result = services.scan_batch_ingest(scope=self.scope, events=events)
         return Response(result.as_dict())
