@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from catalog.gtin import gtin_kind, gtin_valid
 from catalog.models import Item, ItemBarcode
-from cmi.csvin import MAX_QUANTITY, CsvTable, whole_number
+from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import Conflict
 from cmi.scoping import Scope
 
@@ -63,20 +63,8 @@ class ItemRow:
         return "change" if self.changes else "same"
 
 
-@dataclass
-class CatalogImportPlan:
+class CatalogImportPlan(ImportPlan):
     rows: list[ItemRow]
-    ignored: list[str] = field(default_factory=list)
-
-    def of(self, action: str) -> list[ItemRow]:
-        return [row for row in self.rows if row.action == action]
-
-    @property
-    def totals(self) -> dict[str, int]:
-        counts = {"create": 0, "change": 0, "same": 0, "error": 0}
-        for row in self.rows:
-            counts[row.action] += 1
-        return counts
 
 
 def _barcodes_parse(cell: str, row: ItemRow) -> list[str]:

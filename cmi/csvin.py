@@ -176,3 +176,22 @@ def whole_number(
     if number != number.to_integral_value():
         return None, f"{name} must be a whole number, not {value[:20]}."
     return int(number), None
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do, row by row: each row has an `action` (create, change,
+    same or error). The preview shows it; the confirm recomputes it under locks."""
+
+    rows: list
+    ignored: list[str] = field(default_factory=list)
+
+    def of(self, action: str) -> list:
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = {"create": 0, "change": 0, "same": 0, "error": 0}
+        for row in self.rows:
+            counts[row.action] += 1
+        return counts

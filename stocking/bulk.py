@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Item
-from cmi.csvin import MAX_QUANTITY, CsvTable, whole_number
+from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
 from cmi.scoping import Scope
@@ -101,20 +101,8 @@ class BinRow:
         return "same" if self.old == self.new else "change"
 
 
-@dataclass
-class BinImportPlan:
+class BinImportPlan(ImportPlan):
     rows: list[BinRow]
-    ignored: list[str] = field(default_factory=list)
-
-    def of(self, action: str) -> list[BinRow]:
-        return [row for row in self.rows if row.action == action]
-
-    @property
-    def totals(self) -> dict[str, int]:
-        counts = {"create": 0, "change": 0, "same": 0, "error": 0}
-        for row in self.rows:
-            counts[row.action] += 1
-        return counts
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:
