@@ -8,6 +8,9 @@ saved, the others are listed as skipped.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +23,7 @@ from catalog.bulk import (
     catalog_import_plan,
 )
 from catalog.models import Item, ItemBarcode
-from cmi.csvin import MAX_BYTES, MAX_ROWS
+from cmi.csvin import MAX_BYTES, MAX_ROWS, CsvTable, ImportPlan
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import VENDOR_STAFF, Scope
@@ -87,62 +90,62 @@ def _bins_page(request, customer, template: str, status: int = 200, **context) -
     return render(request, f"portals/bulk/{template}", context, status=status)
 
 
-@customer_view(roles=VENDOR_STAFF)
-def bins_import(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
-    """GET: the upload form. POST: the preview (nothing written). POST confirm: apply."""
+def _import_flow(
+    request: HttpRequest,
+    *,
+    page: Callable[..., HttpResponse],
+    name: str,
+    spec: dict,
+    plan: Callable[[CsvTable], ImportPlan],
+    apply: Callable[[CsvTable], ImportPlan],
+) -> HttpResponse:
+    """GET: the upload form. POST: the preview (nothing written). POST confirm: apply.
+
+    `page(template, status, **context)` renders one of `{name}_import.html`,
+    `{name}_preview.html` or `{name}_done.html`; `plan` and `apply` call the services."""
     if request.method == "GET":
-        return _bins_page(request, customer, "bins_import.html", form=CsvUploadForm(**BIN_SPEC))
+        return page(f"{name}_import.html", form=CsvUploadForm(**spec))
     if request.method != "POST":
         return _not_allowed()
     if "confirm" in request.POST:
-        confirm = CsvConfirmForm(request.POST, **BIN_SPEC)
+        confirm = CsvConfirmForm(request.POST, **spec)
         if not confirm.is_valid():
-            return _bins_page(
-                request,
-                customer,
-                "bins_import.html",
-                400,
-                form=CsvUploadForm(**BIN_SPEC),
-                errors=confirm.errors.get("__all__") or confirm.errors.get("csv_text"),
-            )
+            errors = confirm.errors.get("__all__") or confirm.errors.get("csv_text")
+            return page(f"{name}_import.html", 400, form=CsvUploadForm(**spec), errors=errors)
         try:
-            plan = bins_import_apply(
-                scope=scope,
-                customer_id=customer.pk,
-                table=confirm.cleaned_data["table"],
-                user_id=scope.user_id,
-            )
+            done = apply(confirm.cleaned_data["table"])
         except ApiError as err:
-            return _bins_page(
-                request,
-                customer,
-                "bins_import.html",
-                409,
-                form=CsvUploadForm(**BIN_SPEC),
-                errors=[str(err.detail)],
+            return page(
+                f"{name}_import.html", 409, form=CsvUploadForm(**spec), errors=[str(err.detail)]
             )
-        return _bins_page(
-            request,
-            customer,
-            "bins_done.html",
-            plan=plan,
-            totals=plan.totals,
-            error_rows=plan.of("error"),
-        )
-    form = CsvUploadForm(request.POST, request.FILES, **BIN_SPEC)
+        return page(f"{name}_done.html", plan=done, totals=done.totals, error_rows=done.of("error"))
+    form = CsvUploadForm(request.POST, request.FILES, **spec)
     if not form.is_valid():
-        return _bins_page(request, customer, "bins_import.html", 400, form=form)
+        return page(f"{name}_import.html", 400, form=form)
     table = form.cleaned_data["table"]
-    plan = bins_import_plan(scope=scope, customer_id=customer.pk, table=table)
-    return _bins_page(
+    preview = plan(table)
+    return page(
+        f"{name}_preview.html",
+        plan=preview,
+        totals=preview.totals,
+        error_rows=preview.of("error"),
+        good_rows=[row for row in preview.rows if row.action != "error"],
+        confirm=CsvConfirmForm(initial={"csv_text": table.text}, **spec),
+    )
+
+
+@customer_view(roles=VENDOR_STAFF)
+def bins_import(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    """Bins of the customer: new ones and min/max/pack changes, previewed, then confirmed."""
+    return _import_flow(
         request,
-        customer,
-        "bins_preview.html",
-        plan=plan,
-        totals=plan.totals,
-        error_rows=plan.of("error"),
-        good_rows=[row for row in plan.rows if row.action != "error"],
-        confirm=CsvConfirmForm(initial={"csv_text": table.text}, **BIN_SPEC),
+        page=functools.partial(_bins_page, request, customer),
+        name="bins",
+        spec=BIN_SPEC,
+        plan=lambda table: bins_import_plan(scope=scope, customer_id=customer.pk, table=table),
+        apply=lambda table: bins_import_apply(
+            scope=scope, customer_id=customer.pk, table=table, user_id=scope.user_id
+        ),
     )
 
 
@@ -224,52 +227,13 @@ def _catalog_page(request, template: str, status: int = 200, **context) -> HttpR
 @portal_view(roles=VENDOR_ADMIN)
 def catalog_import(request: HttpRequest, scope: Scope) -> HttpResponse:
     """New items and changes to existing ones (by SKU), previewed, then confirmed."""
-    if request.method == "GET":
-        return _catalog_page(request, "catalog_import.html", form=CsvUploadForm(**CATALOG_SPEC))
-    if request.method != "POST":
-        return _not_allowed()
-    if "confirm" in request.POST:
-        confirm = CsvConfirmForm(request.POST, **CATALOG_SPEC)
-        if not confirm.is_valid():
-            return _catalog_page(
-                request,
-                "catalog_import.html",
-                400,
-                form=CsvUploadForm(**CATALOG_SPEC),
-                errors=confirm.errors.get("__all__") or confirm.errors.get("csv_text"),
-            )
-        try:
-            plan = catalog_import_apply(
-                scope=scope, table=confirm.cleaned_data["table"], user_id=scope.user_id
-            )
-        except ApiError as err:
-            return _catalog_page(
-                request,
-                "catalog_import.html",
-                409,
-                form=CsvUploadForm(**CATALOG_SPEC),
-                errors=[str(err.detail)],
-            )
-        return _catalog_page(
-            request,
-            "catalog_done.html",
-            plan=plan,
-            totals=plan.totals,
-            error_rows=plan.of("error"),
-        )
-    form = CsvUploadForm(request.POST, request.FILES, **CATALOG_SPEC)
-    if not form.is_valid():
-        return _catalog_page(request, "catalog_import.html", 400, form=form)
-    table = form.cleaned_data["table"]
-    plan = catalog_import_plan(scope=scope, table=table)
-    return _catalog_page(
+    return _import_flow(
         request,
-        "catalog_preview.html",
-        plan=plan,
-        totals=plan.totals,
-        error_rows=plan.of("error"),
-        good_rows=[row for row in plan.rows if row.action != "error"],
-        confirm=CsvConfirmForm(initial={"csv_text": table.text}, **CATALOG_SPEC),
+        page=functools.partial(_catalog_page, request),
+        name="catalog",
+        spec=CATALOG_SPEC,
+        plan=lambda table: catalog_import_plan(scope=scope, table=table),
+        apply=lambda table: catalog_import_apply(scope=scope, table=table, user_id=scope.user_id),
     )
 
 
