@@ -5,7 +5,10 @@
 
 Measures the scan API service (events per second and queries per batch at several
 batch sizes) and the replenishment evaluation (bins per second), on a fresh
-database built with the test factories.
+database built with the test factories; then the portal pages of a customer with
+10,000 bins (bench/portal_pages.py, on a fresh database of its own).
+
+    .venv/bin/python bench/run.py scans          # one section only: scans or portals
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from stocking.setup import bin_create, location_create  # noqa: E402
 
 def fresh_database() -> None:
     if connection.vendor == "sqlite":
+        connection.close()  # an open connection would go on writing to the unlinked file
         Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
     else:
         import psycopg
@@ -64,7 +68,7 @@ def fresh_database() -> None:
     call_command("migrate", verbosity=0)
 
 
-def main() -> None:
+def scans() -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     fresh_database()
     from tests.factories import vendor_world
@@ -130,5 +134,25 @@ def main() -> None:
     )
 
 
+def portals() -> None:
+    from bench import portal_pages
+
+    portal_pages.main()
+
+
+SECTIONS = {"scans": scans, "portals": portals}
+
+
+def main(names: list[str]) -> None:
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
+    for number, name in enumerate(names or SECTIONS):
+        if number:
+            print()
+        print(f"== {name}")
+        SECTIONS[name]()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import (
     Count,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -12,9 +13,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce
 
 from cmi.models import Customer
 from cmi.scoping import Scope
@@ -69,16 +68,18 @@ def customer_health_list(*, scope: Scope) -> QuerySet[Customer]:
     """
     active = Q(bins__active=True)
 
-    def orders_in(status: OrderStatus) -> Coalesce:
+    def orders_in(status: OrderStatus) -> Subquery:
+        # COUNT without GROUP BY: always one row (0 when none), so no Coalesce around it.
+        # A Coalesce is not an aggregate, so Django grouped by the whole expression and
+        # the database ran both subqueries once per joined bin (0.5 s at 10,000 bins).
         counted = (
             Order.objects.for_scope(scope)
             .filter(customer_id=OuterRef("pk"), status=status)
             .order_by()
-            .values("customer_id")
-            .annotate(n=Count("pk"))
+            .annotate(n=Func(F("pk"), function="COUNT"))
             .values("n")
         )
-        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+        return Subquery(counted, output_field=IntegerField())
 
     return Customer.objects.for_scope(scope).annotate(
         bin_count=Count("bins", filter=active),

@@ -62,19 +62,21 @@ def customer_bins(scope: Scope, customer: Customer) -> QuerySet[Bin]:
 
 def _search(scope: Scope, qs: QuerySet[Bin], text: str) -> QuerySet[Bin]:
     """SKU, description, the shelf label, the customer's part numbers and barcodes, and
-    the item's barcodes. Exists() rather than joins: one bin stays one row."""
+    the item's barcodes. Subqueries rather than joins: one bin stays one row.
+
+    The barcodes are an uncorrelated IN (the matching items, read once): as a correlated
+    Exists, SQLite scanned the vendor's barcodes once per bin (1.2 s at 10,000 bins).
+    """
     own_codes = CrossReference.objects.for_scope(scope).filter(
         customer_id=OuterRef("customer_id"), item_id=OuterRef("item_id"), code__icontains=text
     )
-    barcodes = ItemBarcode.objects.for_scope(scope).filter(
-        item_id=OuterRef("item_id"), code__icontains=text
-    )
+    barcoded = ItemBarcode.objects.for_scope(scope).filter(code__icontains=text).values("item_id")
     return qs.filter(
         Q(item__sku__icontains=text)
         | Q(item__description__icontains=text)
         | Q(label__iexact=text)
         | Exists(own_codes)
-        | Exists(barcodes)
+        | Q(item_id__in=barcoded)
     )
 
 
