@@ -44,6 +44,7 @@ from stocking.selectors import site_list
 
 VENDOR_ADMIN = frozenset({"vendor_admin"})
 CHUNK = 2000
+PREVIEW_ROWS = 500  # rows listed per kind (errors, changes) on a preview
 BIN_SPEC = {"required": BIN_REQUIRED, "optional": BIN_COLUMNS}
 CATALOG_SPEC = {"required": CATALOG_REQUIRED, "optional": CATALOG_COLUMNS}
 LIMITS = {"max_mb": MAX_BYTES // 1_000_000, "max_rows": MAX_ROWS}
@@ -124,12 +125,18 @@ def _import_flow(
         return page(f"{name}_import.html", 400, form=form)
     table = form.cleaned_data["table"]
     preview = plan(table)
+    errors = preview.of("error")
+    changes = [row for row in preview.rows if row.action in ("create", "change")]
+    # Rows that change nothing are counted, not listed, and each list is capped: a page
+    # of 10,000 rows takes longer to draw and to read than to fix the file.
     return page(
         f"{name}_preview.html",
         plan=preview,
         totals=preview.totals,
-        error_rows=preview.of("error"),
-        good_rows=[row for row in preview.rows if row.action != "error"],
+        error_rows=errors[:PREVIEW_ROWS],
+        errors_not_listed=max(len(errors) - PREVIEW_ROWS, 0),
+        good_rows=changes[:PREVIEW_ROWS],
+        changes_not_listed=max(len(changes) - PREVIEW_ROWS, 0),
         confirm=CsvConfirmForm(initial={"csv_text": table.text}, **spec),
     )
 

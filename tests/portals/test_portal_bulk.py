@@ -761,3 +761,28 @@ def test_location_codes_are_this_customers(a):
         )
     )
     assert codes == {cw.customer.pk for cw in a.customers}
+
+
+def test_preview_lists_changes_and_errors_up_to_a_cap_and_counts_unchanged_rows(a, monkeypatch):
+    """Rows that change nothing are counted, not listed; beyond the cap of listed rows per
+    kind the page says how many more there are (all of them are still saved on confirm)."""
+    from portals.views import bulk
+
+    monkeypatch.setattr(bulk, "PREVIEW_ROWS", 1)
+    cw = a.customers[0]
+    s0, s1, s2 = (b.item.sku for b in cw.bins[:3])
+    text = (
+        "site,location,sku,min,max,pack_multiple\n"
+        f"MAIN,SHELF-A,{s0},12,60,1\n"  # change
+        f"MAIN,SHELF-A,{s1},10,50,10\n"  # the same as now
+        f"MAIN,SHELF-A,{s2},5,40,1\n"  # change
+        "MAIN,SHELF-A,NOPE-1,1,2,1\n"  # error
+        "MAIN,SHELF-A,NOPE-2,1,2,1\n"  # error
+    )
+    resp = preview(signed_in(a.admin), cw, text)
+    assert resp.context["totals"] == {"create": 0, "change": 2, "same": 1, "error": 2}
+    assert [row.line for row in resp.context["good_rows"]] == [2]
+    assert [row.line for row in resp.context["error_rows"]] == [5]
+    page = resp.content.decode()
+    assert "1 more will be saved too" in page and "1 more have errors too" in page
+    assert "1 row changes nothing and is not listed" in page
