@@ -20,6 +20,7 @@ SORT_CHOICES = [
     ("on_hand", "On hand, lowest first"),
     ("-on_hand", "On hand, highest first"),
 ]
+INDENT = "\u2003"  # an em space per level of a location's nesting
 MAX_QUANTITY = 10_000_000  # the API's bound too
 
 
@@ -54,13 +55,21 @@ class StockFilterForm(QueryStringForm):
     )
     status = forms.ChoiceField(label="Show", choices=STATUS_CHOICES, required=False)
     site = forms.TypedChoiceField(label="Site", coerce=int, required=False, empty_value=None)
+    location = forms.TypedChoiceField(
+        label="Location", coerce=int, required=False, empty_value=None
+    )
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
 
-    DEFAULTS = {"q": "", "status": "", "site": None, "sort": ""}
+    DEFAULTS = {"q": "", "status": "", "site": None, "location": None, "sort": ""}
 
-    def __init__(self, *args, sites=(), **kwargs):
+    def __init__(self, *args, sites=(), locations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All sites"), *((s.pk, s.name) for s in sites)]
+        # Locations in tree order (they come ordered by path), each with what is inside it.
+        self.fields["location"].choices = [
+            ("", "All locations"),
+            *((loc.pk, INDENT * loc.depth + loc.code) for loc in locations),
+        ]
 
 
 class LevelsForm(forms.Form):

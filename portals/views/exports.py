@@ -11,7 +11,6 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -19,13 +18,12 @@ from django.utils import timezone
 from cmi.models import Customer
 from cmi.scoping import Scope
 from portals.csvout import csv_response
-from portals.forms import StockFilterForm
 from portals.forms_exports import ScanRangeForm
 from portals.templatetags.portal import bin_status_label
 from portals.views.access import customer_view
-from portals.views.stock import ORDERING, _search, customer_bins
-from stocking.models import Bin, MovementKind
-from stocking.selectors import bin_status_q, scan_history, site_list
+from portals.views.stock import stock_query
+from stocking.models import MovementKind
+from stocking.selectors import scan_history
 
 CHUNK = 2000
 
@@ -78,26 +76,6 @@ def _stamp(value: dt.datetime | None, zone: zoneinfo.ZoneInfo) -> str:
     return value.astimezone(zone).isoformat(timespec="seconds") if value else ""
 
 
-def _filtered_bins(request: HttpRequest, scope: Scope, customer: Customer) -> QuerySet[Bin]:
-    """The stock page's own filters and sort, read from the same query string."""
-    sites = list(site_list(scope=scope).filter(customer_id=customer.pk))
-    form = StockFilterForm(request.GET or None, sites=sites)
-    filters = form.cleaned_or_defaults() if request.GET else form.initial
-    qs = customer_bins(scope, customer)
-    text = (filters.get("q") or "").strip()
-    if text:
-        qs = _search(scope, qs, text)
-    if filters.get("status"):
-        qs = qs.filter(bin_status_q(filters["status"]))
-    if filters.get("site"):
-        qs = qs.filter(site_id=filters["site"])
-    sort = filters.get("sort") or "location"
-    fields = ORDERING[sort.lstrip("-")]
-    if sort.startswith("-"):
-        fields = tuple(f"-{name}" for name in fields)
-    return qs.order_by(*fields)
-
-
 def _stock_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list]:
     for row in rows:
         out = list(row)
@@ -109,7 +87,7 @@ def _stock_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list
 @customer_view()
 def stock_csv(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
     zone = zoneinfo.ZoneInfo(customer.timezone)
-    rows = _filtered_bins(request, scope, customer).values_list(*STOCK_COLUMNS)
+    rows = stock_query(request, scope, customer).bins.values_list(*STOCK_COLUMNS)
     today = timezone.localdate(timezone=zone)
     return csv_response(
         f"{customer.code}-stock-{today:%Y-%m-%d}.csv",

@@ -5,6 +5,8 @@ Customers and vendor staff see the same pages; only vendor staff get the edit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -21,8 +23,16 @@ from portals.forms import LevelsForm, StockFilterForm
 from portals.views.access import can_edit_levels, customer_view
 from portals.views.charts import NARROW, WIDE, on_hand_chart
 from replenishment.models import OPEN, OrderLine
-from stocking.models import Bin, Location, ScanEvent
-from stocking.selectors import bin_list, bin_status_q, ledger_list, level_change_list, site_list
+from stocking.models import Bin, Location, ScanEvent, Site
+from stocking.selectors import (
+    bin_list,
+    bin_status_q,
+    ledger_list,
+    level_change_list,
+    location_list,
+    location_subtree_q,
+    site_list,
+)
 from stocking.setup import bin_levels_update
 
 PAGE_SIZE = 50
@@ -80,10 +90,32 @@ def _search(scope: Scope, qs: QuerySet[Bin], text: str) -> QuerySet[Bin]:
     )
 
 
-@customer_view()
-def stock_list(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+@dataclass
+class StockQuery:
+    """The stock page's filters as read from the query string, and the bins they keep,
+    sorted. The page and its CSV export read the same query string the same way."""
+
+    form: StockFilterForm
+    sites: list[Site]
+    text: str
+    filters: dict
+    sort: str
+    bins: QuerySet[Bin]
+
+    @property
+    def filtered(self) -> bool:
+        return bool(
+            self.text
+            or self.filters.get("status")
+            or self.filters.get("site")
+            or self.filters.get("location")
+        )
+
+
+def stock_query(request: HttpRequest, scope: Scope, customer: Customer) -> StockQuery:
     sites = list(site_list(scope=scope).filter(customer_id=customer.pk))
-    form = StockFilterForm(request.GET or None, sites=sites)
+    locations = list(location_list(scope=scope).filter(customer_id=customer.pk))
+    form = StockFilterForm(request.GET or None, sites=sites, locations=locations)
     filters = form.cleaned_or_defaults() if request.GET else form.initial
     qs = customer_bins(scope, customer)
     text = (filters.get("q") or "").strip()
@@ -93,18 +125,29 @@ def stock_list(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRe
         qs = qs.filter(bin_status_q(filters["status"]))
     if filters.get("site"):
         qs = qs.filter(site_id=filters["site"])
+    chosen = next((loc for loc in locations if loc.pk == filters.get("location")), None)
+    if chosen is not None:
+        qs = qs.filter(location_subtree_q(chosen))
     sort = filters.get("sort") or "location"
     fields = ORDERING[sort.lstrip("-")]
     if sort.startswith("-"):
         fields = tuple(f"-{name}" for name in fields)
-    page = Paginator(qs.order_by(*fields), PAGE_SIZE).get_page(request.GET.get("page"))
+    return StockQuery(
+        form=form, sites=sites, text=text, filters=filters, sort=sort, bins=qs.order_by(*fields)
+    )
+
+
+@customer_view()
+def stock_list(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    query = stock_query(request, scope, customer)
+    page = Paginator(query.bins, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "customer": customer,
-        "form": form,
+        "form": query.form,
         "page": page,
-        "sort": sort,
-        "filtered": bool(text or filters.get("status") or filters.get("site")),
-        "show_sites": len(sites) > 1,
+        "sort": query.sort,
+        "filtered": query.filtered,
+        "show_sites": len(query.sites) > 1,
         "can_edit": can_edit_levels(scope),
         "section": "stock",
         "hx_target": "stock-view",  # sorting and paging swap the filters too, so they follow

@@ -202,6 +202,38 @@ def test_stock_filters_below_min_at_zero_and_over_max(a):
     assert listed_bins(client.get(url("stock", cw), {"status": "over_max"})) == [b2.pk]
 
 
+def test_stock_filters_by_a_location_and_everything_inside_it(a):
+    """Choosing the room keeps the bins on its shelves; choosing one shelf keeps only
+    that shelf's; another customer's location id is not a choice and filters nothing.
+    The CSV export follows the same filter."""
+    import csv
+    import io
+
+    from stocking.setup import bin_create, location_create
+
+    cw = a.customers[0]
+    other_shelf = location_create(
+        scope=a.scope, site_id=cw.site.pk, code="SHELF-B", parent_id=cw.room.pk
+    )
+    elsewhere = location_create(scope=a.scope, site_id=cw.site.pk, code="CAGE")
+    on_b = bin_create(scope=a.scope, location_id=other_shelf.pk, item_id=a.items[0].pk)
+    in_cage = bin_create(scope=a.scope, location_id=elsewhere.pk, item_id=a.items[0].pk)
+    client = signed_in(cw.staff)
+    on_a = sorted(b.pk for b in cw.bins)
+    assert sorted(listed_bins(client.get(url("stock", cw), {"location": cw.room.pk}))) == sorted(
+        [*on_a, on_b.pk]
+    )
+    assert sorted(listed_bins(client.get(url("stock", cw), {"location": cw.shelf.pk}))) == on_a
+    assert listed_bins(client.get(url("stock", cw), {"location": elsewhere.pk})) == [in_cage.pk]
+    foreign = a.customers[1].room.pk
+    assert len(listed_bins(client.get(url("stock", cw), {"location": foreign}))) == 5
+    body = b"".join(
+        client.get(url("stock_csv", cw), {"location": other_shelf.pk}).streaming_content
+    )
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 2 and on_b.label in rows[1]
+
+
 def test_stock_sorts_by_on_hand_both_ways_and_ignores_bad_values(a):
     cw = a.customers[0]
     for found, on_hand in zip(cw.bins, (40, 5, 20), strict=True):

@@ -30,8 +30,8 @@ from tests.portals.helpers import (
 # Every page: session, user, membership (and for pages under a customer, the customer).
 # Then its own reads, named here so that a new query is a decision, not an accident.
 BUDGET = {
-    "stock": 7,  # + sites for the filter, count, page
-    "stock_results": 7,  # the same, answering htmx
+    "stock": 8,  # + sites and locations for the filters, count, page
+    "stock_results": 8,  # the same, answering htmx
     "dashboard": 10,  # + bin counts, orders by state, awaiting (+ their lines), scans, scanners
     "orders": 8,  # + counts by state, count, page, lines
     "customers": 5,  # + count, page (bins aggregated, orders as a subquery)
