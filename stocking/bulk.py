@@ -26,6 +26,7 @@ from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
 from cmi.scoping import Scope
+from stocking import hooks
 from stocking.models import Bin, BinLevelChange, Location, Site
 from stocking.selectors import location_subtree_q
 from stocking.setup import label_new
@@ -272,7 +273,8 @@ def _audit(
 def _levels_write(
     scope: Scope, customer_id: int, user_id: int | None, source: str, changes
 ) -> None:
-    """bulk_update of (bin_id, old, new) and their audit rows."""
+    """bulk_update of (bin_id, old, new) and their audit rows; the bins are then evaluated
+    (after commit), so a raised min orders at once rather than at the next sweep."""
     now = timezone.now()
     Bin.objects.bulk_update(
         [
@@ -282,6 +284,7 @@ def _levels_write(
         ["min_qty", "max_qty", "pack_multiple", "updated_at"],
     )
     BinLevelChange.objects.bulk_create(_audit(scope, customer_id, user_id, source, changes))
+    hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[bin_id for bin_id, _, _ in changes])
 
 
 @transaction.atomic
@@ -332,6 +335,7 @@ def bins_import_apply(
                     ],
                 )
             )
+            hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[b.pk for b in made])
     except IntegrityError:
         # Someone else made one of these bins a moment ago: nothing of this file is saved.
         raise Conflict(

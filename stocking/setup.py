@@ -16,6 +16,7 @@ from cmi import tokens
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
+from stocking import hooks
 from stocking.models import (
     Bin,
     BinLevelChange,
@@ -207,6 +208,8 @@ def bin_levels_update(
             old_pack_multiple=found.pack_multiple,
             new_pack_multiple=new_pack,
         )
+        # Evaluated after commit: a raised min orders now, not at the next sweep.
+        hooks.bins_touched(vendor_id=found.vendor_id, bin_ids=[found.pk])
     found.min_qty, found.max_qty, found.pack_multiple = new_min, new_max, new_pack
     for name in ("lead_time_days", "kanban_quantity", "tare_grams", "active"):
         if name in other:
