@@ -229,6 +229,16 @@ def test_bad_release_settings_are_shown_on_the_form_and_nothing_changes(a, data,
     assert (customer.release_policy, customer.cutoff_times) == ("auto", [])
 
 
+def test_a_release_policy_error_is_tied_to_its_group_of_choices(a):
+    """Screen readers hear the policy's error with its radio group: the fieldset names
+    the error's id, and the id occurs once."""
+    cw = a.customers[0]
+    body = {"action": "release", "timezone": "America/Chicago", "release_policy": "sometimes"}
+    page = signed_in(a.admin).post(customer_settings_url(cw), body).content.decode()
+    assert 'aria-describedby="policy-error"' in page
+    assert page.count('id="policy-error"') == 1
+
+
 def test_a_post_without_an_action_saves_nothing(a):
     """A POST that names no form is refused without a change."""
     cw = a.customers[0]
