@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cmi.errors import ApiError
-from cmi.models import Customer
+from cmi.models import Customer, Membership
 from cmi.scoping import Scope
 from cmi.users import (
     customer_member_get,
@@ -177,15 +177,21 @@ def user_invite(request: HttpRequest, scope: Scope, customer: Customer) -> HttpR
     return _users_page(request, scope, customer, form=form, status=400)
 
 
+def _member(scope: Scope, customer: Customer, user_id: int) -> Membership:
+    """One of the customer's users; any other id (another customer's, none) is a 404."""
+    member = customer_member_get(scope=scope, customer_id=customer.pk, user_id=user_id)
+    if member is None:
+        raise Http404("No such user of this customer.")
+    return member
+
+
 @customer_view(USER_ROLES)
 @require_http_methods(["GET", "POST"])
 def user_deactivate(
     request: HttpRequest, scope: Scope, customer: Customer, user_id: int
 ) -> HttpResponse:
     """GET asks for confirmation; POST switches the user off."""
-    member = customer_member_get(scope=scope, customer_id=customer.pk, user_id=user_id)
-    if member is None:
-        raise Http404("No such user of this customer.")
+    member = _member(scope, customer, user_id)
     error = None
     if request.method == "POST":
         try:
@@ -215,9 +221,7 @@ def user_deactivate(
 def user_reactivate(
     request: HttpRequest, scope: Scope, customer: Customer, user_id: int
 ) -> HttpResponse:
-    member = customer_member_get(scope=scope, customer_id=customer.pk, user_id=user_id)
-    if member is None:
-        raise Http404("No such user of this customer.")
+    member = _member(scope, customer, user_id)
     customer_user_reactivate(scope=scope, customer_id=customer.pk, user_id=user_id)
     messages.success(request, f"{member.user.username} can sign in again.")
     return redirect("portals:users", customer_id=customer.pk)
@@ -228,9 +232,7 @@ def user_reactivate(
 def user_invite_resend(
     request: HttpRequest, scope: Scope, customer: Customer, user_id: int
 ) -> HttpResponse:
-    member = customer_member_get(scope=scope, customer_id=customer.pk, user_id=user_id)
-    if member is None:
-        raise Http404("No such user of this customer.")
+    member = _member(scope, customer, user_id)
     try:
         customer_user_invite_resend(
             scope=scope,
