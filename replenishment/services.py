@@ -11,9 +11,10 @@ import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db import DatabaseError, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from cmi.errors import ApiError, Conflict
@@ -29,7 +30,7 @@ from replenishment.models import (
     OrderStatus,
 )
 from replenishment.rules import shortfall
-from stocking.models import Bin, ScanEvent, Site
+from stocking.models import AT_REORDER_POINT, Bin, ScanEvent, Site
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ CANCELLABLE = (
 # --- evaluation ---------------------------------------------------------------
 
 
-@transaction.atomic
 def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     """Order what the bins are short of; return the ids of orders that got lines.
 
@@ -52,9 +52,15 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     lock, and what it orders goes into on-order in the same transaction, so a second
     evaluation sees the position already covered.
     """
+    return _evaluate(vendor_id=vendor_id, bin_ids=bin_ids)[0]
+
+
+@transaction.atomic
+def _evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> tuple[list[int], int]:
+    """(ids of orders that got lines, how many bins got a line)."""
     ids = sorted(set(bin_ids))
     if not ids:
-        return []
+        return [], 0
     site_ids = sorted(
         set(Bin.objects.filter(vendor_id=vendor_id, pk__in=ids).values_list("site_id", flat=True))
     )
@@ -93,7 +99,7 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
         if quantity > 0 and b.item.active:
             needs[b.pk] = quantity
     if not needs:
-        return []
+        return [], 0
     by_pk = {b.pk: b for b in bins}
     orders = _collecting_orders(vendor_id=vendor_id, bins=[by_pk[pk] for pk in needs])
     _lines_add(vendor_id=vendor_id, orders=orders, needs=needs, bins=by_pk)
@@ -102,7 +108,7 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
         ScanEvent.objects.filter(pk__in=done).update(kanban_pending=False)
     Bin.objects.bulk_update([by_pk[pk] for pk in needs], ["on_order"])
     _after_lines(vendor_id=vendor_id, orders=list(orders.values()))
-    return sorted(o.pk for o in orders.values())
+    return sorted(o.pk for o in orders.values()), len(needs)
 
 
 def _collecting_orders(*, vendor_id: int, bins: list[Bin]) -> dict[int, Order]:
@@ -537,15 +543,57 @@ def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+SWEEP_CHUNK = 200
+
+
+@dataclass
+class SweepResult:
+    candidates: int = 0
+    bins_ordered: int = 0
+    orders: set[int] = field(default_factory=set)
+    failed_chunks: int = 0
+
+
+def sweep_run(*, vendor_id: int | None = None, chunk: int = SWEEP_CHUNK) -> SweepResult:
+    """The sweep: every bin that needs an order, whatever messages were lost, evaluated
+    here in chunks (one transaction each, so one failure costs one chunk, retried by the
+    next sweep). The beat task and ``manage.py replenish_sweep`` both run this."""
+    result = SweepResult()
+    for vendor, bin_ids in sweep_candidates(vendor_id=vendor_id).items():
+        result.candidates += len(bin_ids)
+        for start in range(0, len(bin_ids), chunk):
+            try:
+                order_ids, ordered = _evaluate(
+                    vendor_id=vendor, bin_ids=bin_ids[start : start + chunk]
+                )
+            except DatabaseError:
+                result.failed_chunks += 1
+                log.exception(
+                    "sweep of vendor %s failed at chunk %s; the next sweep retries", vendor, start
+                )
+                continue
+            result.orders.update(order_ids)
+            result.bins_ordered += ordered
+    return result
+
+
 def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
-    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}."""
-    qs = Bin.objects.filter(active=True).filter(
-        Q(kanban_quantity__isnull=True, max_qty__gt=0, on_hand__lte=F("min_qty") - F("on_order"))
-        | Q(kanban_quantity__isnull=False, scan_events__kanban_pending=True)
+    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}.
+
+    Two queries, each served by a partial index (``bin_at_reorder`` and
+    ``scan_kanban_pending``), so the cost follows the candidates, not the bins.
+    """
+    at_min = Bin.objects.filter(AT_REORDER_POINT, active=True)
+    carded = Bin.objects.filter(
+        active=True,
+        kanban_quantity__isnull=False,
+        pk__in=ScanEvent.objects.filter(kanban_pending=True).values("bin_id"),
     )
     if vendor_id is not None:
-        qs = qs.filter(vendor_id=vendor_id)
-    out: dict[int, list[int]] = defaultdict(list)
-    for vendor, pk in qs.values_list("vendor_id", "pk").distinct().order_by("vendor_id", "pk"):
-        out[vendor].append(pk)
-    return dict(out)
+        at_min = at_min.filter(vendor_id=vendor_id)
+        carded = carded.filter(vendor_id=vendor_id)
+    out: dict[int, set[int]] = defaultdict(set)
+    for qs in (at_min, carded):
+        for vendor, pk in qs.order_by().values_list("vendor_id", "pk"):
+            out[vendor].add(pk)
+    return {vendor: sorted(out[vendor]) for vendor in sorted(out)}

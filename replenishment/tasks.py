@@ -11,8 +11,6 @@ from replenishment import services
 
 log = logging.getLogger(__name__)
 
-SWEEP_CHUNK = 200
-
 
 @shared_task(
     acks_late=True,
@@ -30,22 +28,7 @@ def evaluate_bins(vendor_id: int, bin_ids: list[int]) -> list[int]:
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
 def sweep_bins() -> int:
     """Find every bin that needs an order, whatever messages were lost, and evaluate it here."""
-    orders = 0
-    for vendor_id, bin_ids in services.sweep_candidates().items():
-        for start in range(0, len(bin_ids), SWEEP_CHUNK):
-            try:
-                orders += len(
-                    services.bins_evaluate(
-                        vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]
-                    )
-                )
-            except DatabaseError:
-                log.exception(
-                    "sweep of vendor %s failed at chunk %s; the next sweep retries",
-                    vendor_id,
-                    start,
-                )
-    return orders
+    return len(services.sweep_run().orders)
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)

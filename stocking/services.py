@@ -10,8 +10,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from cmi.rows import rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
@@ -21,6 +23,7 @@ from stocking.scans import ScanInput, ScanRejected, raw_event_id, scan_parse
 log = logging.getLogger(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+LAST_SEEN_EVERY = dt.timedelta(minutes=1)
 
 
 @dataclass
@@ -136,7 +139,11 @@ def _store(
     now: dt.datetime,
 ) -> set[int]:
     if scope.device_id is not None:
-        ScannerDevice.objects.filter(pk=scope.device_id).update(last_seen_at=now)
+        # At most once a minute: this row is shared by every post of the device, and
+        # writing it on each would queue them all behind one lock.
+        ScannerDevice.objects.filter(pk=scope.device_id).filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY)
+        ).update(last_seen_at=now)
     if not placed:
         return set()
     bin_ids = sorted({b.pk for _, b in placed})
@@ -196,11 +203,22 @@ def _store(
     for pk in touched:
         bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
         bins[pk].updated_at = now
-    Bin.objects.bulk_update(
+    rows_update(
+        Bin,
         [bins[pk] for pk in sorted(touched)],
         ["on_hand", "on_order", "last_count_at", "last_scan_at", "updated_at"],
     )
-    hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=touched)
+    # Only bins the rule may order for are handed over: a min/max bin at its reorder
+    # point, or a kanban bin that got a card. The rest cost no evaluation at all.
+    carded = {b.pk for s, b in fresh if s.kind == MovementKind.KANBAN}
+    hooks.bins_touched(
+        vendor_id=scope.vendor_id,
+        bin_ids=[
+            pk
+            for pk in touched
+            if pk in carded or (not bins[pk].kanban_quantity and bins[pk].at_reorder_point)
+        ],
+    )
     return touched
 
 
