@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
+from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from replenishment.models import (
     COLLECTING,
@@ -106,7 +107,7 @@ def _evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> tuple[list[int], int
     done = [e for pk in needs for e in pending.get(pk, ())]
     if done:
         ScanEvent.objects.filter(pk__in=done).update(kanban_pending=False)
-    Bin.objects.bulk_update([by_pk[pk] for pk in needs], ["on_order"])
+    rows_update(Bin, [by_pk[pk] for pk in needs], ["on_order"])
     _after_lines(vendor_id=vendor_id, orders=list(orders.values()))
     return sorted(o.pk for o in orders.values()), len(needs)
 
@@ -194,10 +195,8 @@ def _lines_add(
         now = timezone.now()
         for line in grown:
             line.updated_at = now  # bulk_update does not apply auto_now
-        OrderLine.objects.bulk_update(
-            grown, ["quantity_ordered", "quantity_proposed", "updated_at"]
-        )
-    for line in OrderLine.objects.bulk_create(new_lines):
+        rows_update(OrderLine, grown, ["quantity_ordered", "quantity_proposed", "updated_at"])
+    for line in rows_insert(OrderLine, new_lines):
         events.append(
             OrderEvent(
                 vendor_id=vendor_id,
@@ -207,7 +206,7 @@ def _lines_add(
                 new_value=str(line.quantity_ordered),
             )
         )
-    OrderEvent.objects.bulk_create(events)
+    rows_insert(OrderEvent, events)
 
 
 def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
@@ -270,8 +269,10 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
         order.requested_delivery_date = local_today + dt.timedelta(
             days=lead_times.get(order.pk) or 0
         )
-    Order.objects.bulk_update(
-        orders, ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"]
+    rows_update(
+        Order,
+        orders,
+        ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"],
     )
     OrderEvent.objects.bulk_create(
         [
