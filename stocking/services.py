@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cmi.rows import rows_update
+from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
@@ -170,7 +170,8 @@ def _store(
     if not fresh:
         return set()
 
-    events = ScanEvent.objects.bulk_create(
+    events = rows_insert(
+        ScanEvent,
         [
             ScanEvent(
                 vendor_id=scope.vendor_id,
@@ -189,11 +190,11 @@ def _store(
                 kanban_pending=s.kind == MovementKind.KANBAN,
             )
             for s, b in fresh
-        ]
+        ],
     )
     event_pk = {e.event_id: e.pk for e in events}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
-    LedgerEntry.objects.bulk_create(ledger)
+    rows_insert(LedgerEntry, ledger)
     if receipts:
         for bin_id, quantity in hooks.receipts_allocate(
             vendor_id=scope.vendor_id, receipts=receipts
