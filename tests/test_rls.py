@@ -211,3 +211,27 @@ def test_scan_event_ids_are_unique_per_customer_in_the_database(world):
         ScanEvent.objects.create(
             customer=c0.customer, bin=c0.bins[1], occurred_at=now, received_at=now, **base
         )
+
+
+def test_the_admin_site_spans_vendors_for_a_superuser_only(world, client):
+    """Operators work across vendors in the admin (system mode); a staff user without
+    superuser rights sees no tenant rows there."""
+    from django.contrib.auth import get_user_model
+
+    labels = [world[v].customers[0].bins[0].label for v in ("a", "b")]
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-1")
+    client.force_login(root)
+    page = client.get("/admin/stocking/bin/?all=").content.decode()
+    assert all(label in page for label in labels)
+    client.logout()
+
+    from django.contrib.auth.models import Permission
+
+    staff = get_user_model().objects.create_user("ops", "ops@example.com", "pw-ops-1")
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.add(Permission.objects.get(codename="view_bin"))
+    client.force_login(staff)
+    resp = client.get("/admin/stocking/bin/?all=")
+    assert resp.status_code == 200
+    assert not any(label in resp.content.decode() for label in labels)
