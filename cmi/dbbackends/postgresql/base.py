@@ -9,8 +9,9 @@ persistent connection reused by the next request, task or thread never answers w
 the previous one's vendor. The settings are written on the raw connection, outside
 Django's query log, so query-count assertions see only the application's queries.
 
-A session setting made inside a transaction that rolls back is undone with it, so a
-rollback forgets what was applied and the next cursor applies it again.
+A role or setting taken inside a transaction that rolls back is undone with it, so a
+rollback forgets what was applied and the next cursor applies it again (a `SET ROLE`
+undone by a rollback must never leave the session as the owner).
 """
 
 from __future__ import annotations
@@ -38,14 +39,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._rls_role = ""  # the role the session has taken ("": the login role)
+        # What the session holds: the role taken ("": the login role) and the tenant
+        # settings. None: not known (a rollback may have undone it), so applied again.
+        self._rls_role: str | None = None
         self._rls_applied: tuple[str, str] | None = None
 
     def init_connection_state(self):
         super().init_connection_state()
-        self._rls_role = ""
-        self._rls_applied = None
+        self._rls_forget()
         self.rls_role_apply()
+
+    def _rls_forget(self) -> None:
+        self._rls_role = None
+        self._rls_applied = None
 
     def rls_role_apply(self) -> None:
         """Take the app role, or leave it in owner mode. Idempotent."""
@@ -59,14 +65,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 cursor.execute(f"SET ROLE {self.ops.quote_name(wanted)}")
             else:
                 cursor.execute("RESET ROLE")
-        if not self.get_autocommit():
-            self.connection.commit()
         self._rls_role = wanted
-        self._rls_applied = None
 
     def _rls_sync(self) -> None:
+        if self.connection is None:
+            return
+        self.rls_role_apply()
         wanted = rls.current().settings()
-        if self._rls_applied == wanted or self.connection is None:
+        if self._rls_applied == wanted:
             return
         with self.connection.cursor() as cursor:
             cursor.execute(
@@ -83,11 +89,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super()._cursor(name)
 
     def _rollback(self):
-        self._rls_applied = None
+        self._rls_forget()
         return super()._rollback()
 
     def _savepoint_rollback(self, sid):
         # The transaction may be aborted: nothing but the rollback may run first.
         with self.wrap_database_errors, self.connection.cursor() as cursor:
             cursor.execute(self.ops.savepoint_rollback_sql(sid))
-        self._rls_applied = None
+        self._rls_forget()
