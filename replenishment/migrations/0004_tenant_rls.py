@@ -6,7 +6,7 @@ from cmi.rls import TenantTable
 
 
 class Migration(migrations.Migration):
-    dependencies = [("replenishment", "0002_order_list_indexes"), ("cmi", "0003_tenant_rls")]
+    dependencies = [("replenishment", "0003_order_partially_shipped"), ("cmi", "0003_tenant_rls")]
 
     operations = [
         TenantTable("replenishment_order"),
