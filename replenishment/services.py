@@ -19,6 +19,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from cmi import rls
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
 from cmi.rows import rows_insert, rows_update
@@ -910,13 +911,16 @@ def sweep_run(*, vendor_id: int | None = None, chunk: int = SWEEP_CHUNK) -> Swee
     here in chunks (one transaction each, so one failure costs one chunk, retried by the
     next sweep). The beat task and ``manage.py replenish_sweep`` both run this."""
     result = SweepResult()
-    for vendor, bin_ids in sweep_candidates(vendor_id=vendor_id).items():
+    with rls.system():  # finding the candidates spans vendors; each is evaluated as itself
+        candidates = sweep_candidates(vendor_id=vendor_id)
+    for vendor, bin_ids in candidates.items():
         result.candidates += len(bin_ids)
         for start in range(0, len(bin_ids), chunk):
             try:
-                order_ids, ordered = _evaluate(
-                    vendor_id=vendor, bin_ids=bin_ids[start : start + chunk]
-                )
+                with rls.vendor(vendor):
+                    order_ids, ordered = _evaluate(
+                        vendor_id=vendor, bin_ids=bin_ids[start : start + chunk]
+                    )
             except DatabaseError:
                 result.failed_chunks += 1
                 log.exception(

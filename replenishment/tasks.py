@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
+from cmi import rls
 from replenishment import services
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
     soft_time_limit=50,
 )
 def evaluate_bins(vendor_id: int, bin_ids: list[int]) -> list[int]:
-    return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
+    with rls.vendor(vendor_id):
+        return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
@@ -33,4 +35,5 @@ def sweep_bins() -> int:
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
 def release_due_orders() -> int:
-    return len(services.orders_release_due())
+    with rls.system():  # the cutoffs of every vendor's customers
+        return len(services.orders_release_due())

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('catalog', '0001_initial'),
         ('cmi', '0002_membership_roles_sorted'),
-        ('stocking', '0002_scan_event_occurred_index'),
+        ('stocking', '0003_tenant_rls'),
     ]
 
     operations = [
