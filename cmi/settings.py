@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,9 +18,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env(
-    "SECRET_KEY", default="insecure-embedded-default-key-change-me-in-production-0123456789"
-)
+# No default: a process without SECRET_KEY refuses to start (web, worker, beat and
+# manage.py all import these settings). `make run` makes a random key in var/ and
+# passes it in the environment; the tests get theirs from pytest-env (pyproject.toml).
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set the SECRET_KEY environment variable to 50 or more random "
+        "characters (python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+        "`make run` keeps one for the embedded default in var/secret_key."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
