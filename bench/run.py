@@ -14,6 +14,7 @@ database built with the test factories; then the portal pages of a customer with
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -25,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# A throwaway signing key: nothing a benchmark signs outlives its process.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 import django  # noqa: E402
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from cmi.ratelimit import UNAVAILABLE_RETRY_AFTER, LimiterUnavailable, password_reset_attempt
 from cmi.tenancy import scope_enter, scope_for_user
 
 
@@ -28,6 +29,29 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "portals/auth/password_reset_email.txt"
     subject_template_name = "portals/auth/password_reset_subject.txt"
     success_url = reverse_lazy("portals:password_reset_done")
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Limited per client and per address before any mail goes (cmi/ratelimit.py).
+        # The page says the same whether or not the address has an account.
+        address = request.POST.get("email", "")
+        try:
+            decision = password_reset_attempt(request=request, address=address)
+        except LimiterUnavailable:
+            return _reset_refused(request, status=503, retry_after=UNAVAILABLE_RETRY_AFTER)
+        if not decision.allowed:
+            return _reset_refused(request, status=429, retry_after=decision.retry_after)
+        return super().post(request, *args, **kwargs)
+
+
+def _reset_refused(request: HttpRequest, *, status: int, retry_after: int) -> HttpResponse:
+    response = render(
+        request,
+        "portals/auth/password_reset_limited.html",
+        {"unavailable": status == 503, "minutes": max(1, -(-retry_after // 60))},
+        status=status,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
