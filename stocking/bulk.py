@@ -7,7 +7,7 @@ written blindly. Writes are set-based: a handful of queries for the whole file (
 splits a bulk statement into batches only where the database limits its parameters),
 and one `BinLevelChange` per bin created or changed, as `bin_levels_update` writes them.
 
-The rules are the in-place edit's: min >= 0, min <= max, max in whole packs.
+The rules are `stocking.levels`, the same for every entry point.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -27,6 +26,7 @@ from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
 from cmi.scoping import Scope
 from stocking import hooks
+from stocking.levels import Levels, levels_check, levels_problems, packs_up
 from stocking.models import Bin, BinLevelChange, Location, Site
 from stocking.selectors import location_subtree_q
 from stocking.setup import label_new
@@ -39,12 +39,6 @@ ADJUST_LEVELS = ("min", "max", "both")
 SAMPLE_SIZE = 20
 
 
-class Levels(NamedTuple):
-    min: int
-    max: int
-    pack: int
-
-
 def _short(value: str) -> str:
     """A cell quoted in a message: long garbage is cut, not repeated in full."""
     return value if len(value) <= 40 else value[:39] + "\u2026"
@@ -53,24 +47,6 @@ def _short(value: str) -> str:
 def _customer_check(scope: Scope, customer_id: int) -> None:
     if not Customer.objects.for_scope(scope).filter(pk=customer_id).exists():
         raise ApiError("unknown_customer", f"No customer {customer_id}.", field="customer")
-
-
-def _packs_up(quantity: int, pack: int) -> int:
-    return -(-quantity // pack) * pack
-
-
-def levels_problems(new: Levels) -> list[str]:
-    """What is wrong with a bin's levels, in the words of the in-place edit."""
-    problems = []
-    if new.min > new.max:
-        problems.append(f"min ({new.min}) is above max ({new.max}).")
-    if new.max % new.pack:
-        below, above = new.max - new.max % new.pack, _packs_up(new.max, new.pack)
-        problems.append(
-            f"max {new.max} is not a whole number of packs of {new.pack} "
-            f"({below} or {above} would be)."
-        )
-    return problems
 
 
 # --- the CSV import ----------------------------------------------------------------------
@@ -223,7 +199,7 @@ def bins_import_plan(
             row.errors.append(f"SKU {row.sku} is inactive: no new bins can be made for it.")
         if low is not None and high is not None and pack is not None:
             row.new = Levels(low, high, pack)
-            row.errors += levels_problems(row.new)
+            row.errors += [p.message for p in levels_problems(row.new)]
     for row in rows:
         lines = lines_of.get((row.location_id, row.item_id), [])
         if len(lines) > 1:
@@ -275,6 +251,8 @@ def _levels_write(
 ) -> None:
     """bulk_update of (bin_id, old, new) and their audit rows; the bins are then evaluated
     (after commit), so a raised min orders at once rather than at the next sweep."""
+    for _, _, new in changes:
+        levels_check(new)  # the plans checked already; this keeps the write honest
     now = timezone.now()
     Bin.objects.bulk_update(
         [
@@ -378,9 +356,9 @@ def adjusted_levels(old: Levels, *, levels: str, percent: int) -> Levels:
     if levels in ("min", "both"):
         new_min = min(-(-old.min * factor // 100), MAX_QUANTITY)
     if levels in ("max", "both"):
-        new_max = _packs_up(-(-old.max * factor // 100), old.pack)
+        new_max = packs_up(-(-old.max * factor // 100), old.pack)
     if new_max < new_min:
-        new_max = _packs_up(new_min, old.pack)
+        new_max = packs_up(new_min, old.pack)
     if new_max > MAX_QUANTITY:
         new_max = MAX_QUANTITY - MAX_QUANTITY % old.pack
         new_min = min(new_min, new_max)

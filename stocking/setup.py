@@ -17,6 +17,7 @@ from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
 from stocking import hooks
+from stocking.levels import Levels, levels_check
 from stocking.models import (
     Bin,
     BinLevelChange,
@@ -85,17 +86,6 @@ def label_new() -> str:
     return "B" + "".join(secrets.choice(LABEL_ALPHABET) for _ in range(9))
 
 
-def _levels_check(*, min_qty: int, max_qty: int, pack_multiple: int) -> None:
-    if min_qty < 0:
-        raise ApiError("invalid_min", "min must be zero or more.", field="min")
-    if max_qty < min_qty:
-        raise ApiError("min_above_max", "min must not be above max.", field="min")
-    if pack_multiple < 1:
-        raise ApiError(
-            "invalid_pack_multiple", "pack multiple must be at least 1.", field="pack_multiple"
-        )
-
-
 @transaction.atomic
 def bin_create(
     *,
@@ -120,7 +110,7 @@ def bin_create(
     if item is None:
         raise ApiError("unknown_item", f"No item {item_id}.", field="item")
     pack = pack_multiple or item.pack_quantity
-    _levels_check(min_qty=min_qty, max_qty=max_qty, pack_multiple=pack)
+    levels_check(Levels(min_qty, max_qty, pack))
     if on_hand < 0:
         raise ApiError("invalid_quantity", "on_hand must be zero or more.", field="on_hand")
     if Bin.objects.filter(location=location, item=item).exists():
@@ -192,7 +182,7 @@ def bin_levels_update(
     new_min = found.min_qty if min_qty is None else min_qty
     new_max = found.max_qty if max_qty is None else max_qty
     new_pack = found.pack_multiple if pack_multiple is None else pack_multiple
-    _levels_check(min_qty=new_min, max_qty=new_max, pack_multiple=new_pack)
+    levels_check(Levels(new_min, new_max, new_pack))
     changed = (new_min, new_max, new_pack) != (found.min_qty, found.max_qty, found.pack_multiple)
     if changed:
         BinLevelChange.objects.create(
