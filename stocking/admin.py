@@ -1,11 +1,19 @@
 from django import forms
 from django.contrib import admin, messages
 
-from cmi.admin import revoke
+from cmi.admin import HistoryAdmin, revoke
 from cmi.errors import ApiError
 from cmi.scoping import Scope
 from stocking.levels import Levels, levels_problems
-from stocking.models import Bin, BinLevelChange, LedgerEntry, Location, ScannerDevice, Site
+from stocking.models import (
+    Bin,
+    BinLevelChange,
+    LedgerEntry,
+    Location,
+    ScanEvent,
+    ScannerDevice,
+    Site,
+)
 from stocking.setup import bin_levels_update
 
 
@@ -95,19 +103,17 @@ class ScannerDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(HistoryAdmin):
     list_display = ["bin", "kind", "quantity", "delta", "on_hand_after", "applied", "occurred_at"]
     list_filter = ["kind", "applied"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
+
+@admin.register(ScanEvent)
+class ScanEventAdmin(HistoryAdmin):
+    list_display = ["event_id", "kind", "code", "quantity", "bin", "occurred_at", "received_at"]
+    list_filter = ["kind"]
 
 
 @admin.register(BinLevelChange)
-class BinLevelChangeAdmin(admin.ModelAdmin):
+class BinLevelChangeAdmin(HistoryAdmin):
     list_display = ["bin", "user", "changed_at", "old_min", "new_min", "old_max", "new_max"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-

@@ -25,6 +25,7 @@ from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
 from stocking.levels import Levels, levels_check, levels_problems, packs_up
 from stocking.models import Bin, BinLevelChange, Location, Site
@@ -262,7 +263,44 @@ def _levels_write(
         ["min_qty", "max_qty", "pack_multiple", "updated_at"],
     )
     BinLevelChange.objects.bulk_create(_audit(scope, customer_id, user_id, source, changes))
+    _settings_audit(scope, customer_id, user_id, source, changes)
     hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[bin_id for bin_id, _, _ in changes])
+
+
+def _settings_audit(
+    scope: Scope, customer_id: int, user_id: int | None, source: str, changes
+) -> None:
+    """The same changes in the settings audit (the customer's history): one query for
+    the bins' labels, one INSERT."""
+    if not changes:
+        return
+    labels = dict(
+        Bin.objects.filter(pk__in=[bin_id for bin_id, _, _ in changes]).values_list("pk", "label")
+    )
+
+    def named(levels: Levels | None) -> dict:
+        return (
+            {}
+            if levels is None
+            else {"min": levels.min, "max": levels.max, "pack_multiple": levels.pack}
+        )
+
+    setting_changes_record(
+        vendor_id=scope.vendor_id,
+        user_id=user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=customer_id,
+                object_type="bin",
+                object_id=bin_id,
+                object_label=labels.get(bin_id, ""),
+                before=named(old),
+                after=named(new),
+            )
+            for bin_id, old, new in changes
+        ],
+    )
 
 
 @transaction.atomic
@@ -312,6 +350,13 @@ def bins_import_apply(
                         for row, new_bin in zip(creates, made, strict=True)
                     ],
                 )
+            )
+            _settings_audit(
+                scope,
+                customer_id,
+                user_id,
+                "import",
+                [(new_bin.pk, None, row.new) for row, new_bin in zip(creates, made, strict=True)],
             )
             hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[b.pk for b in made])
     except IntegrityError:

@@ -16,6 +16,7 @@ from cmi import tokens
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
 from stocking.levels import Levels, levels_check
 from stocking.models import (
@@ -147,6 +148,14 @@ def bin_create(
         new_max=max_qty,
         new_pack_multiple=pack,
     )
+    setting_changes_record(
+        vendor_id=scope.vendor_id,
+        user_id=user_id,
+        source="create",
+        changes=[
+            bin_settings_change(found, {}, {"min": min_qty, "max": max_qty, "pack_multiple": pack})
+        ],
+    )
     if on_hand:
         LedgerEntry.objects.create(
             vendor_id=scope.vendor_id,
@@ -183,6 +192,7 @@ def bin_levels_update(
     new_max = found.max_qty if max_qty is None else max_qty
     new_pack = found.pack_multiple if pack_multiple is None else pack_multiple
     levels_check(Levels(new_min, new_max, new_pack))
+    before = {name: getattr(found, attr) for name, attr in BIN_SETTINGS.items()}
     changed = (new_min, new_max, new_pack) != (found.min_qty, found.max_qty, found.pack_multiple)
     if changed:
         BinLevelChange.objects.create(
@@ -198,14 +208,45 @@ def bin_levels_update(
             old_pack_multiple=found.pack_multiple,
             new_pack_multiple=new_pack,
         )
-        # Evaluated after commit: a raised min orders now, not at the next sweep.
-        hooks.bins_touched(vendor_id=found.vendor_id, bin_ids=[found.pk])
     found.min_qty, found.max_qty, found.pack_multiple = new_min, new_max, new_pack
     for name in ("lead_time_days", "kanban_quantity", "tare_grams", "active"):
         if name in other:
             setattr(found, name, other[name])
     found.save()
+    after = {name: getattr(found, attr) for name, attr in BIN_SETTINGS.items()}
+    setting_changes_record(
+        vendor_id=found.vendor_id,
+        user_id=user_id,
+        source=source,
+        changes=[bin_settings_change(found, before, after)],
+    )
+    if changed:
+        # Evaluated after commit: a raised min orders now, not at the next sweep.
+        hooks.bins_touched(vendor_id=found.vendor_id, bin_ids=[found.pk])
     return found
+
+
+# The bin's settings that decide what gets ordered, as the audit names them.
+BIN_SETTINGS = {
+    "min": "min_qty",
+    "max": "max_qty",
+    "pack_multiple": "pack_multiple",
+    "lead_time_days": "lead_time_days",
+    "kanban_quantity": "kanban_quantity",
+    "tare_grams": "tare_grams",
+    "active": "active",
+}
+
+
+def bin_settings_change(found: Bin, before: dict, after: dict) -> ObjectChange:
+    return ObjectChange(
+        customer_id=found.customer_id,
+        object_type="bin",
+        object_id=found.pk,
+        object_label=found.label,
+        before=before,
+        after=after,
+    )
 
 
 @transaction.atomic
