@@ -163,3 +163,31 @@ def test_history_query_count_does_not_grow_with_rows(world, django_assert_max_nu
     with django_assert_max_num_queries(len(small.captured_queries)):
         resp = history(admin, cw.customer.pk)
     assert resp.json()["count"] > 50 and len(resp.json()["results"]) == 50
+
+
+def test_customer_changed_in_the_admin_is_audited_as_admin(world):
+    """The Django admin's customer form saves through the same audit (source admin)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    a = world["a"]
+    customer = a.customers[0].customer
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(root)
+    resp = client.post(
+        f"/admin/cmi/customer/{customer.pk}/change/",
+        {
+            "vendor": a.vendor.pk,
+            "code": customer.code,
+            "name": customer.name,
+            "account_number": customer.account_number,
+            "release_policy": "approval",
+            "cutoff_times": "[]",
+            "timezone": customer.timezone,
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:3000]
+    change = SettingChange.objects.get(object_type="customer", customer=customer)
+    assert (change.field, change.before, change.after) == ("release_policy", "auto", "approval")
+    assert (change.source, change.user_id) == ("admin", root.pk)
