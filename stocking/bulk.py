@@ -275,7 +275,9 @@ def _settings_audit(
     if not changes:
         return
     labels = dict(
-        Bin.objects.filter(pk__in=[bin_id for bin_id, _, _ in changes]).values_list("pk", "label")
+        Bin.objects.filter(
+            vendor_id=scope.vendor_id, pk__in=[bin_id for bin_id, _, _ in changes]
+        ).values_list("pk", "label")
     )
 
     def named(levels: Levels | None) -> dict:
