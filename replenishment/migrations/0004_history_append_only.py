@@ -10,7 +10,7 @@ from cmi import history
 class Migration(migrations.Migration):
     dependencies = [
         ("cmi", "0003_history_append_only"),
-        ("replenishment", "0002_order_list_indexes"),
+        ("replenishment", "0003_order_partially_shipped"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
