@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from catalog.models import CrossReference, Item, ItemBarcode
+from catalog.services import ITEM_FIELDS
+from cmi.admin import AuditedAdmin
 
 
 class BarcodeInline(admin.TabularInline):
@@ -9,7 +11,11 @@ class BarcodeInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(AuditedAdmin):
+    """Items with bins or orders cannot be deleted (they PROTECT it): deactivate them."""
+
+    audited_fields = ("sku", *ITEM_FIELDS)
+    audit_type = "item"
     list_display = [
         "sku",
         "description",

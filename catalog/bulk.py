@@ -23,6 +23,7 @@ from catalog.models import Item, ItemBarcode
 from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import Conflict
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 
 CATALOG_COLUMNS = ("sku", "description", "uom", "pack_quantity", "barcodes")
 CATALOG_REQUIRED = ("sku", "description")
@@ -53,6 +54,7 @@ class ItemRow:
     barcode_ids_remove: list[int] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # what an update changes, in words
     item_changed: bool = False
+    old: dict = field(default_factory=dict)  # the item's fields before, for the audit
 
     @property
     def action(self) -> str:
@@ -115,6 +117,11 @@ def catalog_import_plan(*, scope: Scope, table: CsvTable, lock: bool = False) ->
                 row.errors.append(problem)
         if item is not None:
             row.item_id = item.pk
+            row.old = {
+                "description": item.description,
+                "unit_of_measure": item.unit_of_measure,
+                "pack_quantity": item.pack_quantity,
+            }
             row.description = description or item.description
             row.unit_of_measure = unit or item.unit_of_measure
             row.pack_quantity = pack or item.pack_quantity
@@ -221,6 +228,27 @@ def catalog_import_apply(
                     if row.item_changed
                 ],
                 ["description", "unit_of_measure", "pack_quantity", "updated_at"],
+            )
+            setting_changes_record(
+                vendor_id=scope.vendor_id,
+                user_id=user_id,
+                source="import",
+                changes=[
+                    ObjectChange(
+                        customer_id=None,
+                        object_type="item",
+                        object_id=row.item_id,
+                        object_label=row.sku,
+                        before=row.old,
+                        after={
+                            "description": row.description,
+                            "unit_of_measure": row.unit_of_measure,
+                            "pack_quantity": row.pack_quantity,
+                        },
+                    )
+                    for row in changes
+                    if row.item_changed
+                ],
             )
             removed = [pk for row in changes for pk in row.barcode_ids_remove]
             if removed:

@@ -11,6 +11,7 @@ from catalog.models import CrossReference, Item, ItemBarcode
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 
 ITEM_FIELDS = (
     "description",
@@ -61,11 +62,19 @@ def item_create(
 
 @transaction.atomic
 def item_update(
-    *, scope: Scope, item_id: int, barcodes: list[str] | None = None, **fields: Any
+    *,
+    scope: Scope,
+    item_id: int,
+    barcodes: list[str] | None = None,
+    source: str = "api",
+    **fields: Any,
 ) -> Item:
+    """Change an item's fields (audited field by field) and, when given, its barcodes."""
     item = Item.objects.for_scope(scope).select_for_update().filter(pk=item_id).first()
     if item is None:
         raise ApiError("not_found", "Not found.", status_code=404)
+    audited = ("sku", *ITEM_FIELDS)
+    before = {name: getattr(item, name) for name in audited}
     if "sku" in fields and fields["sku"] != item.sku:
         if Item.objects.for_scope(scope).filter(sku=fields["sku"]).exists():
             raise ApiError("duplicate_sku", f"SKU {fields['sku']!r} exists.", field="sku")
@@ -74,6 +83,21 @@ def item_update(
         if name in fields:
             setattr(item, name, fields[name])
     item.save()
+    setting_changes_record(
+        vendor_id=item.vendor_id,
+        user_id=scope.user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=None,
+                object_type="item",
+                object_id=item.pk,
+                object_label=item.sku,
+                before=before,
+                after={name: getattr(item, name) for name in audited},
+            )
+        ],
+    )
     if barcodes is not None:
         barcodes = list(dict.fromkeys(barcodes))
         _barcodes_check(scope=scope, codes=barcodes, item_id=item.pk)

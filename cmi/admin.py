@@ -3,7 +3,56 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from cmi.models import ApiToken, Customer, ErpKey, Membership, Vendor
+from cmi.models import ApiToken, Customer, ErpKey, Membership, SettingChange, Vendor
+from cmi.services import CUSTOMER_SETTINGS, ObjectChange, setting_changes_record
+
+
+class HistoryAdmin(admin.ModelAdmin):
+    """History is append-only (cmi.history): shown, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """A change saved in the admin is audited like any other (source "admin")."""
+
+    audited_fields: tuple[str, ...] = ()
+    audit_type = ""
+
+    def audit_customer_id(self, obj) -> int | None:
+        return None
+
+    def audit_label(self, obj) -> str:
+        return str(obj)
+
+    def save_model(self, request, obj, form, change):
+        before = {}
+        if change:
+            old = type(obj).objects.get(pk=obj.pk)
+            before = {name: getattr(old, name) for name in self.audited_fields}
+        super().save_model(request, obj, form, change)
+        setting_changes_record(
+            vendor_id=obj.vendor_id,
+            user_id=request.user.pk,
+            source="admin",
+            changes=[
+                ObjectChange(
+                    customer_id=self.audit_customer_id(obj),
+                    object_type=self.audit_type,
+                    object_id=obj.pk,
+                    object_label=self.audit_label(obj),
+                    before=before,
+                    after={name: getattr(obj, name) for name in self.audited_fields},
+                )
+            ],
+        )
 
 
 @admin.action(description="Revoke the selected keys")
@@ -18,7 +67,19 @@ class VendorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdmin):
+    """Customers with history are kept: deleting one is refused (its ledger and orders
+    PROTECT it); a customer leaving is a matter of its bins' `active` flags."""
+
+    audited_fields = CUSTOMER_SETTINGS
+    audit_type = "customer"
+
+    def audit_customer_id(self, obj) -> int | None:
+        return obj.pk
+
+    def audit_label(self, obj) -> str:
+        return obj.code
+
     list_display = ["code", "name", "vendor", "release_policy", "timezone"]
     list_filter = ["vendor", "release_policy"]
     search_fields = ["code", "name"]
@@ -29,7 +90,8 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "vendor", "customer", "role"]
     list_filter = ["vendor", "role"]
     raw_id_fields = ["user", "customer"]
-    filter_horizontal = ["assigned_customers"]
+    # Reps are assigned on the customer's Settings page, where the change is audited.
+    readonly_fields = ["assigned_customers"]
 
 
 @admin.register(ErpKey)
@@ -51,3 +113,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SettingChange)
+class SettingChangeAdmin(HistoryAdmin):
+    list_display = ["at", "object_type", "object_label", "field", "before", "after", "source"]
+    list_filter = ["vendor", "object_type", "source"]

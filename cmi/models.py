@@ -6,8 +6,10 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F
+from django.utils import timezone
 
 from cmi.scoping import ScopedQuerySet
 
@@ -178,3 +180,52 @@ class VendorSequence(models.Model):
         cls.objects.get_or_create(vendor_id=vendor_id, name=name)
         cls.objects.filter(vendor_id=vendor_id, name=name).update(value=F("value") + 1)
         return cls.objects.select_for_update().get(vendor_id=vendor_id, name=name).value
+
+
+class SettingSource(models.TextChoices):
+    """Where a setting change came from."""
+
+    API = "api", "API"
+    PORTAL = "portal", "Portal"
+    IMPORT = "import", "Import"
+    ADJUST = "adjust", "Bulk adjustment"
+    CREATE = "create", "Created"
+    ADMIN = "admin", "Admin"
+    RECOMMENDATION = "recommendation", "Recommendation"
+
+
+class SettingChange(models.Model):
+    """The audit of every setting that decides what gets ordered: one row per field
+    changed, with who, when, before and after, and where the change came from.
+
+    Append-only (see cmi.history). Written only by `cmi.services.setting_changes_record`.
+    `customer` is empty for vendor-wide settings (catalog fields, the partner profile).
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    object_type = models.CharField(max_length=32)  # customer, bin, item, trading_partner
+    object_id = models.BigIntegerField()
+    object_label = models.CharField(max_length=100, blank=True)  # a bin's label, an item's SKU
+    field = models.CharField(max_length=40)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=SettingSource.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "customer", "at"]),
+            models.Index(fields=["vendor", "object_type", "object_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id} {self.field}: {self.before} -> {self.after}"

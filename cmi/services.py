@@ -1,14 +1,74 @@
-"""Writes for tenancy: ERP keys and personal API tokens."""
+"""Writes for tenancy: ERP keys, personal API tokens, customers' settings, and the
+audit of every setting change (`setting_changes_record`)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from cmi import tokens
 from cmi.errors import ApiError
-from cmi.models import ApiToken, ErpKey
+from cmi.models import ApiToken, ErpKey, SettingChange, SettingSource
 from cmi.scoping import Scope
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object's settings before and after a write (only the fields it may change)."""
+
+    customer_id: int | None
+    object_type: str
+    object_id: int
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    object_label: str = ""
+
+
+def _plain(value: Any) -> Any:
+    """The value as the JSON column will hold it (Decimal and dates as text)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def setting_changes_record(
+    *,
+    vendor_id: int,
+    user_id: int | None,
+    source: str,
+    changes: Iterable[ObjectChange],
+) -> list[SettingChange]:
+    """The one writer of the settings audit: a row per field whose value changed, for
+    any number of objects in one INSERT. Called inside the write's transaction by every
+    entry point (API, portal, import, bulk adjustment, admin, recommendations)."""
+    source = SettingSource(source)  # an unknown source is a programming error
+    now = timezone.now()
+    rows = []
+    for change in changes:
+        for name, new in change.after.items():
+            old = change.before.get(name)
+            if _plain(old) == _plain(new):
+                continue
+            rows.append(
+                SettingChange(
+                    vendor_id=vendor_id,
+                    customer_id=change.customer_id,
+                    object_type=change.object_type,
+                    object_id=change.object_id,
+                    object_label=change.object_label[:100],
+                    field=name,
+                    before=_plain(old),
+                    after=_plain(new),
+                    user_id=user_id,
+                    source=source,
+                    at=now,
+                )
+            )
+    return SettingChange.objects.bulk_create(rows)
 
 
 @transaction.atomic
@@ -56,16 +116,18 @@ def api_token_revoke(*, user, token_id: int) -> ApiToken:
 
 
 @transaction.atomic
-def customer_update(*, scope: Scope, customer_id: int, **fields):
-    """Release policy, cutoff times, time zone and names; vendor admins only (checked by the view)."""
+def customer_update(*, scope: Scope, customer_id: int, source: str = "api", **fields):
+    """Release policy, cutoff times, time zone and names; vendor admins only (checked by
+    the view). Audited field by field."""
     from cmi.models import Customer, ReleasePolicy
 
     customer = Customer.objects.for_scope(scope).select_for_update().filter(pk=customer_id).first()
     if customer is None:
         raise ApiError("not_found", "Not found.", status_code=404)
-    for name in ("name", "account_number", "release_policy", "cutoff_times", "timezone"):
-        if name in fields:
-            setattr(customer, name, fields[name])
+    names = [n for n in CUSTOMER_SETTINGS if n in fields]
+    before = {name: getattr(customer, name) for name in names}
+    for name in names:
+        setattr(customer, name, fields[name])
     if customer.release_policy == ReleasePolicy.SCHEDULED and not customer.cutoff_times:
         raise ApiError(
             "missing_cutoff_times",
@@ -73,11 +135,31 @@ def customer_update(*, scope: Scope, customer_id: int, **fields):
             field="cutoff_times",
         )
     customer.save()
+    setting_changes_record(
+        vendor_id=customer.vendor_id,
+        user_id=scope.user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=customer.pk,
+                object_type="customer",
+                object_id=customer.pk,
+                object_label=customer.code,
+                before=before,
+                after={name: getattr(customer, name) for name in names},
+            )
+        ],
+    )
     return customer
 
 
+CUSTOMER_SETTINGS = ("name", "account_number", "release_policy", "cutoff_times", "timezone")
+
+
 @transaction.atomic
-def customer_reps_assign(*, scope: Scope, customer_id: int, rep_user_ids: list[int]):
+def customer_reps_assign(
+    *, scope: Scope, customer_id: int, rep_user_ids: list[int], source: str = "api"
+):
     """Exactly these reps of the vendor are assigned to the customer; vendor admins only.
 
     A rep with assigned customers sees only those (a rep with none sees them all, see
@@ -111,9 +193,29 @@ def customer_reps_assign(*, scope: Scope, customer_id: int, rep_user_ids: list[i
         )
     through = Membership.assigned_customers.through
     keep = {rep.pk for rep in reps}
+    before = sorted(
+        through.objects.filter(customer_id=customer.pk).values_list(
+            "membership__user_id", flat=True
+        )
+    )
     through.objects.filter(customer_id=customer.pk).exclude(membership_id__in=keep).delete()
     through.objects.bulk_create(
         [through(membership_id=pk, customer_id=customer.pk) for pk in sorted(keep)],
         ignore_conflicts=True,
+    )
+    setting_changes_record(
+        vendor_id=customer.vendor_id,
+        user_id=scope.user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=customer.pk,
+                object_type="customer",
+                object_id=customer.pk,
+                object_label=customer.code,
+                before={"reps": before},
+                after={"reps": sorted(rep.user_id for rep in reps)},
+            )
+        ],
     )
     return reps

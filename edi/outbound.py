@@ -17,6 +17,7 @@ from django.utils import timezone
 from cmi.errors import ApiError
 from cmi.models import Vendor
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 from edi.models import Direction, Document, TradingPartner
 from edi.x12 import X12Error, X12ErrorCode
 
@@ -111,7 +112,9 @@ def partner_validate(partner: TradingPartner) -> None:
 
 
 @transaction.atomic
-def partner_replace(*, scope: Scope, data: dict[str, Any]) -> tuple[TradingPartner, bool]:
+def partner_replace(
+    *, scope: Scope, data: dict[str, Any], source: str = "api"
+) -> tuple[TradingPartner, bool]:
     """Create or replace the vendor's profile: fields not given take their defaults.
 
     Returns the profile and whether it was created. The vendor row is locked first,
@@ -128,7 +131,27 @@ def partner_replace(*, scope: Scope, data: dict[str, Any]) -> tuple[TradingPartn
         partner.pk = existing.pk
     partner_validate(partner)
     partner.save(force_insert=existing is None, force_update=existing is not None)
+    names = [
+        f.attname for f in TradingPartner._meta.concrete_fields if f.attname not in _NOT_SETTINGS
+    ]
+    setting_changes_record(
+        vendor_id=scope.vendor_id,
+        user_id=scope.user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=None,
+                object_type="trading_partner",
+                object_id=partner.pk,
+                before={n: getattr(existing, n) for n in names} if existing else {},
+                after={n: getattr(partner, n) for n in names},
+            )
+        ],
+    )
     return partner, existing is None
+
+
+_NOT_SETTINGS = ("id", "vendor_id")
 
 
 # --- the outbox ---------------------------------------------------------------------

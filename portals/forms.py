@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from cmi.errors import ApiError
+from stocking.levels import Levels, LevelsCode, levels_problems
 
 STATUS_CHOICES = [
     ("", "All bins"),
@@ -85,18 +86,24 @@ class LevelsForm(forms.Form):
     def clean(self):
         data = super().clean()
         low, high = data.get("min_qty"), data.get("max_qty")
-        if low is not None and high is not None and low > high:
-            self.add_error("min_qty", "Min must not be above max.")
-        pack = self.pack_multiple
-        if high is not None and pack > 1 and high % pack:
-            # An order brings the bin up to max in whole packs: a max between packs
-            # can never be reached exactly, so the shelf always ends over or under it.
-            self.add_error("max_qty", f"Max must be a whole number of packs of {pack}.")
+        if low is not None and high is not None:
+            for problem in levels_problems(Levels(low, high, self.pack_multiple)):
+                self._problem_add(problem.code, problem.field, problem.message)
         return data
 
+    def _problem_add(self, code: str, field: str | None, message: str) -> None:
+        words = {
+            LevelsCode.MIN_ABOVE_MAX: "Min must not be above max.",
+            LevelsCode.NOT_WHOLE_PACKS: (
+                f"Max must be a whole number of packs of {self.pack_multiple}."
+            ),
+        }
+        self.add_error(
+            {"min": "min_qty", "max": "max_qty"}.get(field or ""), words.get(code, message)
+        )
+
     def add_service_error(self, err: ApiError) -> None:
-        field = {"min": "min_qty", "max": "max_qty"}.get(err.field or "")
-        self.add_error(field, str(err.detail))
+        self._problem_add(err.error_code, err.field, str(err.detail))
 
 
 class ApproveForm(forms.Form):

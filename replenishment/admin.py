@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from cmi.admin import HistoryAdmin
 from replenishment.models import Order, OrderEvent, OrderLine
 
 
@@ -22,6 +23,9 @@ class LineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Orders are cancelled, never deleted: their events PROTECT them, so the admin's
+    delete page lists what stops it and deletes nothing."""
+
     list_display = ["pk", "po_number", "status", "customer", "site", "created_at", "released_at"]
     list_filter = ["vendor", "status"]
     search_fields = ["po_number"]
@@ -37,6 +41,6 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(HistoryAdmin):
     list_display = ["order", "kind", "old_value", "new_value", "user", "at"]
     list_filter = ["kind"]

@@ -142,16 +142,16 @@ class OrderEvent(models.Model):
     """The order's history: every change the customer and vendor may want to see."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
     line = models.ForeignKey(
-        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     kind = models.CharField(max_length=20, choices=OrderEventKind.choices)
     old_value = models.CharField(max_length=64, blank=True)
     new_value = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     at = models.DateTimeField(auto_now_add=True)
 

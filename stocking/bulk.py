@@ -7,7 +7,7 @@ written blindly. Writes are set-based: a handful of queries for the whole file (
 splits a bulk statement into batches only where the database limits its parameters),
 and one `BinLevelChange` per bin created or changed, as `bin_levels_update` writes them.
 
-The rules are the in-place edit's: min >= 0, min <= max, max in whole packs.
+The rules are `stocking.levels`, the same for every entry point.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -26,7 +25,9 @@ from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
+from stocking.levels import Levels, levels_check, levels_problems, packs_up
 from stocking.models import Bin, BinLevelChange, Location, Site
 from stocking.selectors import location_subtree_q
 from stocking.setup import label_new
@@ -39,12 +40,6 @@ ADJUST_LEVELS = ("min", "max", "both")
 SAMPLE_SIZE = 20
 
 
-class Levels(NamedTuple):
-    min: int
-    max: int
-    pack: int
-
-
 def _short(value: str) -> str:
     """A cell quoted in a message: long garbage is cut, not repeated in full."""
     return value if len(value) <= 40 else value[:39] + "\u2026"
@@ -53,24 +48,6 @@ def _short(value: str) -> str:
 def _customer_check(scope: Scope, customer_id: int) -> None:
     if not Customer.objects.for_scope(scope).filter(pk=customer_id).exists():
         raise ApiError("unknown_customer", f"No customer {customer_id}.", field="customer")
-
-
-def _packs_up(quantity: int, pack: int) -> int:
-    return -(-quantity // pack) * pack
-
-
-def levels_problems(new: Levels) -> list[str]:
-    """What is wrong with a bin's levels, in the words of the in-place edit."""
-    problems = []
-    if new.min > new.max:
-        problems.append(f"min ({new.min}) is above max ({new.max}).")
-    if new.max % new.pack:
-        below, above = new.max - new.max % new.pack, _packs_up(new.max, new.pack)
-        problems.append(
-            f"max {new.max} is not a whole number of packs of {new.pack} "
-            f"({below} or {above} would be)."
-        )
-    return problems
 
 
 # --- the CSV import ----------------------------------------------------------------------
@@ -223,7 +200,7 @@ def bins_import_plan(
             row.errors.append(f"SKU {row.sku} is inactive: no new bins can be made for it.")
         if low is not None and high is not None and pack is not None:
             row.new = Levels(low, high, pack)
-            row.errors += levels_problems(row.new)
+            row.errors += [p.message for p in levels_problems(row.new)]
     for row in rows:
         lines = lines_of.get((row.location_id, row.item_id), [])
         if len(lines) > 1:
@@ -275,6 +252,8 @@ def _levels_write(
 ) -> None:
     """bulk_update of (bin_id, old, new) and their audit rows; the bins are then evaluated
     (after commit), so a raised min orders at once rather than at the next sweep."""
+    for _, _, new in changes:
+        levels_check(new)  # the plans checked already; this keeps the write honest
     now = timezone.now()
     Bin.objects.bulk_update(
         [
@@ -284,7 +263,46 @@ def _levels_write(
         ["min_qty", "max_qty", "pack_multiple", "updated_at"],
     )
     BinLevelChange.objects.bulk_create(_audit(scope, customer_id, user_id, source, changes))
+    _settings_audit(scope, customer_id, user_id, source, changes)
     hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[bin_id for bin_id, _, _ in changes])
+
+
+def _settings_audit(
+    scope: Scope, customer_id: int, user_id: int | None, source: str, changes
+) -> None:
+    """The same changes in the settings audit (the customer's history): one query for
+    the bins' labels, one INSERT."""
+    if not changes:
+        return
+    labels = dict(
+        Bin.objects.filter(
+            vendor_id=scope.vendor_id, pk__in=[bin_id for bin_id, _, _ in changes]
+        ).values_list("pk", "label")
+    )
+
+    def named(levels: Levels | None) -> dict:
+        return (
+            {}
+            if levels is None
+            else {"min": levels.min, "max": levels.max, "pack_multiple": levels.pack}
+        )
+
+    setting_changes_record(
+        vendor_id=scope.vendor_id,
+        user_id=user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=customer_id,
+                object_type="bin",
+                object_id=bin_id,
+                object_label=labels.get(bin_id, ""),
+                before=named(old),
+                after=named(new),
+            )
+            for bin_id, old, new in changes
+        ],
+    )
 
 
 @transaction.atomic
@@ -335,6 +353,13 @@ def bins_import_apply(
                     ],
                 )
             )
+            _settings_audit(
+                scope,
+                customer_id,
+                user_id,
+                "import",
+                [(new_bin.pk, None, row.new) for row, new_bin in zip(creates, made, strict=True)],
+            )
             hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[b.pk for b in made])
     except IntegrityError:
         # Someone else made one of these bins a moment ago: nothing of this file is saved.
@@ -378,9 +403,9 @@ def adjusted_levels(old: Levels, *, levels: str, percent: int) -> Levels:
     if levels in ("min", "both"):
         new_min = min(-(-old.min * factor // 100), MAX_QUANTITY)
     if levels in ("max", "both"):
-        new_max = _packs_up(-(-old.max * factor // 100), old.pack)
+        new_max = packs_up(-(-old.max * factor // 100), old.pack)
     if new_max < new_min:
-        new_max = _packs_up(new_min, old.pack)
+        new_max = packs_up(new_min, old.pack)
     if new_max > MAX_QUANTITY:
         new_max = MAX_QUANTITY - MAX_QUANTITY % old.pack
         new_min = min(new_min, new_max)

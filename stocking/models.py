@@ -193,9 +193,9 @@ class ScanEvent(models.Model):
     """An accepted event from a scanner (or a person); its id is the client's UUID."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
     event_id = models.UUIDField()
-    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="scan_events")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="scan_events")
     kind = models.CharField(max_length=8, choices=MovementKind.choices)
     code = models.CharField(max_length=64)
     location_code = models.CharField(max_length=32, blank=True)
@@ -204,10 +204,10 @@ class ScanEvent(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     device = models.ForeignKey(
-        ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # Kanban cards wait here until an evaluation orders them (under the bin's lock).
     kanban_pending = models.BooleanField(default=False)
@@ -246,21 +246,21 @@ class LedgerEntry(models.Model):
     """
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="ledger")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=8, choices=MovementKind.choices)
     quantity = models.IntegerField()
     delta = models.IntegerField()
     on_hand_after = models.IntegerField()
     applied = models.BooleanField(default=True)
     scan_event = models.OneToOneField(
-        ScanEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="ledger_entry"
+        ScanEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
     )
     device = models.ForeignKey(
-        ScannerDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
@@ -280,10 +280,10 @@ class BinLevelChange(models.Model):
     """The audit of min/max (and pack multiple) changes: who, when, old and new."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="level_changes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="level_changes")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
     source = models.CharField(max_length=16, default="api")

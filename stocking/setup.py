@@ -16,7 +16,9 @@ from cmi import tokens
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
+from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
+from stocking.levels import Levels, levels_check
 from stocking.models import (
     Bin,
     BinLevelChange,
@@ -85,17 +87,6 @@ def label_new() -> str:
     return "B" + "".join(secrets.choice(LABEL_ALPHABET) for _ in range(9))
 
 
-def _levels_check(*, min_qty: int, max_qty: int, pack_multiple: int) -> None:
-    if min_qty < 0:
-        raise ApiError("invalid_min", "min must be zero or more.", field="min")
-    if max_qty < min_qty:
-        raise ApiError("min_above_max", "min must not be above max.", field="min")
-    if pack_multiple < 1:
-        raise ApiError(
-            "invalid_pack_multiple", "pack multiple must be at least 1.", field="pack_multiple"
-        )
-
-
 @transaction.atomic
 def bin_create(
     *,
@@ -120,7 +111,7 @@ def bin_create(
     if item is None:
         raise ApiError("unknown_item", f"No item {item_id}.", field="item")
     pack = pack_multiple or item.pack_quantity
-    _levels_check(min_qty=min_qty, max_qty=max_qty, pack_multiple=pack)
+    levels_check(Levels(min_qty, max_qty, pack))
     if on_hand < 0:
         raise ApiError("invalid_quantity", "on_hand must be zero or more.", field="on_hand")
     if Bin.objects.filter(location=location, item=item).exists():
@@ -157,6 +148,14 @@ def bin_create(
         new_max=max_qty,
         new_pack_multiple=pack,
     )
+    setting_changes_record(
+        vendor_id=scope.vendor_id,
+        user_id=user_id,
+        source="create",
+        changes=[
+            bin_settings_change(found, {}, {"min": min_qty, "max": max_qty, "pack_multiple": pack})
+        ],
+    )
     if on_hand:
         LedgerEntry.objects.create(
             vendor_id=scope.vendor_id,
@@ -192,7 +191,8 @@ def bin_levels_update(
     new_min = found.min_qty if min_qty is None else min_qty
     new_max = found.max_qty if max_qty is None else max_qty
     new_pack = found.pack_multiple if pack_multiple is None else pack_multiple
-    _levels_check(min_qty=new_min, max_qty=new_max, pack_multiple=new_pack)
+    levels_check(Levels(new_min, new_max, new_pack))
+    before = {name: getattr(found, attr) for name, attr in BIN_SETTINGS.items()}
     changed = (new_min, new_max, new_pack) != (found.min_qty, found.max_qty, found.pack_multiple)
     if changed:
         BinLevelChange.objects.create(
@@ -208,14 +208,45 @@ def bin_levels_update(
             old_pack_multiple=found.pack_multiple,
             new_pack_multiple=new_pack,
         )
-        # Evaluated after commit: a raised min orders now, not at the next sweep.
-        hooks.bins_touched(vendor_id=found.vendor_id, bin_ids=[found.pk])
     found.min_qty, found.max_qty, found.pack_multiple = new_min, new_max, new_pack
     for name in ("lead_time_days", "kanban_quantity", "tare_grams", "active"):
         if name in other:
             setattr(found, name, other[name])
     found.save()
+    after = {name: getattr(found, attr) for name, attr in BIN_SETTINGS.items()}
+    setting_changes_record(
+        vendor_id=found.vendor_id,
+        user_id=user_id,
+        source=source,
+        changes=[bin_settings_change(found, before, after)],
+    )
+    if changed:
+        # Evaluated after commit: a raised min orders now, not at the next sweep.
+        hooks.bins_touched(vendor_id=found.vendor_id, bin_ids=[found.pk])
     return found
+
+
+# The bin's settings that decide what gets ordered, as the audit names them.
+BIN_SETTINGS = {
+    "min": "min_qty",
+    "max": "max_qty",
+    "pack_multiple": "pack_multiple",
+    "lead_time_days": "lead_time_days",
+    "kanban_quantity": "kanban_quantity",
+    "tare_grams": "tare_grams",
+    "active": "active",
+}
+
+
+def bin_settings_change(found: Bin, before: dict, after: dict) -> ObjectChange:
+    return ObjectChange(
+        customer_id=found.customer_id,
+        object_type="bin",
+        object_id=found.pk,
+        object_label=found.label,
+        before=before,
+        after=after,
+    )
 
 
 @transaction.atomic

@@ -56,3 +56,32 @@ class CustomerIn(serializers.Serializer):
         except ValidationError as exc:
             raise serializers.ValidationError(exc.messages[0], code="invalid_timezone") from exc
         return value
+
+
+class SettingChangeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    object_type = serializers.CharField(help_text="customer, bin, item or trading_partner")
+    object_id = serializers.IntegerField()
+    object_label = serializers.CharField(help_text="A bin's label, a customer's code.")
+    field = serializers.CharField(
+        help_text="The setting: min, max, pack_multiple, lead_time_days, kanban_quantity, "
+        "tare_grams, active (bins); release_policy, cutoff_times, timezone, name, "
+        "account_number, reps (customers)."
+    )
+    before = serializers.JSONField(allow_null=True, help_text="null when the object was made.")
+    after = serializers.JSONField(allow_null=True)
+    source = serializers.ChoiceField(
+        choices=["api", "portal", "import", "adjust", "create", "admin", "recommendation"]
+    )
+    user = serializers.IntegerField(source="user_id", allow_null=True)
+    username = serializers.CharField(
+        source="user.username", default=None, allow_null=True, help_text="null for the system."
+    )
+
+
+class SettingChangePage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SettingChangeOut(many=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -15,12 +17,16 @@ from cmi.api.serializers import (
     CustomerIn,
     CustomerOut,
     ErrorSerializer,
+    SettingChangeOut,
+    SettingChangePage,
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
 from cmi.errors import ApiError
-from cmi.models import Customer
+from cmi.models import Customer, SettingSource
+from cmi.pagination import PagePagination
 from cmi.permissions import ALL_PEOPLE
+from cmi.selectors import OBJECT_TYPES, customer_history
 from cmi.services import api_token_create, api_token_revoke, customer_update
 from cmi.tenancy import scope_enter, scope_for_user
 
@@ -94,3 +100,34 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         body.is_valid(raise_exception=True)
         customer = customer_update(scope=self.scope, customer_id=customer.pk, **body.validated_data)
         return Response(CustomerOut(customer).data)
+
+    @extend_schema(
+        summary="The customer's history of settings",
+        description=(
+            "Every audited change of a setting that decides what gets ordered: the "
+            "customer's release policy, cutoffs, time zone and reps, and its bins' min, "
+            "max, pack multiple, lead time, kanban quantity, tare and active flag. "
+            "Newest first, one row per field changed, with who, when, before, after and "
+            "where from (api, portal, import, adjust, create, admin, recommendation)."
+        ),
+        parameters=[
+            OpenApiParameter("object_type", str, enum=list(OBJECT_TYPES)),
+            OpenApiParameter("object_id", int),
+            OpenApiParameter("field", str),
+            OpenApiParameter("source", str, enum=[s.value for s in SettingSource]),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="at or after"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="before"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        filters=False,
+        responses={200: SettingChangePage, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=PagePagination)
+    def history(self, request, pk=None):
+        customer = self.get_object()
+        changes = customer_history(
+            scope=self.scope, customer_id=customer.pk, filters=request.query_params
+        )
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(SettingChangeOut(page, many=True).data)

@@ -141,6 +141,7 @@ def catalog_item_edit(request: HttpRequest, scope: Scope, item_id: int) -> HttpR
                 item_id=item.pk,
                 description=form.cleaned_data["description"],
                 barcodes=form.cleaned_data["barcodes"],
+                source="portal",
             )
         except ApiError as err:
             form.add_service_error(err)

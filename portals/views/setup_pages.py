@@ -35,7 +35,7 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         form = PartnerForm(request.POST)
         if form.is_valid():
             try:
-                _, created = partner_replace(scope=scope, data=form.validated)
+                _, created = partner_replace(scope=scope, data=form.validated, source="portal")
             except ApiError as err:
                 form.add_service_error(err)
             else:
@@ -88,7 +88,12 @@ def customer_settings(request: HttpRequest, scope: Scope, customer: Customer) ->
             )
             if release_form.is_valid():
                 try:
-                    customer_update(scope=scope, customer_id=customer.pk, **release_form.validated)
+                    customer_update(
+                        scope=scope,
+                        customer_id=customer.pk,
+                        source="portal",
+                        **release_form.validated,
+                    )
                 except ApiError as err:
                     release_form.add_service_error(err)
                 else:
@@ -102,6 +107,7 @@ def customer_settings(request: HttpRequest, scope: Scope, customer: Customer) ->
                         scope=scope,
                         customer_id=customer.pk,
                         rep_user_ids=reps_form.cleaned_data["reps"],
+                        source="portal",
                     )
                 except ApiError as err:
                     reps_form.add_service_error(err)

@@ -129,7 +129,7 @@ def test_an_item_in_two_bins_is_ambiguous_and_nothing_applies(world):
         location_id=cw.room.pk,
         item_id=va.items[1].pk,
         min_qty=1,
-        max_qty=5,
+        max_qty=10,  # whole packs of 10
         on_hand=3,
     )
     resp = _post(cw.token, _activity(va))

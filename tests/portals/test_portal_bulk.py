@@ -490,7 +490,9 @@ def test_import_preview_and_confirm_cost_a_fixed_number_of_queries(a):
     assert counts[20][0] == counts[400][0] <= 8, counts  # 4 to sign in + 4 reads
     extra = bulk_writes(397, 3) - bulk_writes(17, 3)
     assert counts[400][1] == counts[20][1] + extra, counts
-    assert counts[20][1] <= 18, counts
+    assert counts[20][1] <= 22, (
+        counts
+    )  # + the settings audit: labels, then an INSERT each for changes and creates
     if connection.vendor == "postgresql":
         assert extra == 0
 
@@ -613,7 +615,7 @@ def test_adjust_costs_a_fixed_number_of_queries(a):
         assert resp.status_code == 302
         counts[size] = (shown, len(queries))
     assert counts[20][0] == counts[400][0] <= 6, counts
-    assert counts[20][1] <= 11, counts
+    assert counts[20][1] <= 13, counts  # + the settings audit: labels, one INSERT
     audit_fields = [f for f in BinLevelChange._meta.concrete_fields if not f.primary_key]
     update_fields = ["pk", "pk", "min_qty", "max_qty", "pack_multiple", "updated_at"]
     extra = (statements(400, update_fields) - statements(20, update_fields)) + (
@@ -742,7 +744,7 @@ def test_catalog_import_costs_a_fixed_number_of_queries(a):
         }
         counts[size] = (shown, saved)
     assert counts[20][0] == counts[400][0] <= 6, counts
-    assert counts[20][1] <= 13, counts
+    assert counts[20][1] <= 14, counts  # + the settings audit: one INSERT
     item_fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
     code_fields = [f for f in ItemBarcode._meta.concrete_fields if not f.primary_key]
     update_fields = ["pk", "pk", "description", "unit_of_measure", "pack_quantity", "updated_at"]
