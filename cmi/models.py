@@ -178,3 +178,17 @@ class VendorSequence(models.Model):
         cls.objects.get_or_create(vendor_id=vendor_id, name=name)
         cls.objects.filter(vendor_id=vendor_id, name=name).update(value=F("value") + 1)
         return cls.objects.select_for_update().get(vendor_id=vendor_id, name=name).value
+
+
+class JobWatermark(models.Model):
+    """How far a periodic job has got: its next run resumes from `reached_at`.
+
+    In the database, not the broker or the cache, so an outage of either neither
+    loses the mark nor makes a job start over.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    reached_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.reached_at.isoformat()}"

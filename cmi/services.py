@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
 from cmi import tokens
 from cmi.errors import ApiError
-from cmi.models import ApiToken, ErpKey
+from cmi.models import ApiToken, ErpKey, JobWatermark
 from cmi.scoping import Scope
 
 
@@ -117,3 +119,22 @@ def customer_reps_assign(*, scope: Scope, customer_id: int, rep_user_ids: list[i
         ignore_conflicts=True,
     )
     return reps
+
+
+# --- job watermarks -------------------------------------------------------------
+
+
+def watermark_get(*, name: str, default: dt.datetime) -> dt.datetime:
+    mark = JobWatermark.objects.filter(name=name).values_list("reached_at", flat=True).first()
+    return mark or default
+
+
+def watermark_advance(*, name: str, to: dt.datetime) -> None:
+    """Move the mark forward, never back (two overlapping runs cannot rewind it)."""
+    with transaction.atomic():
+        mark, created = JobWatermark.objects.select_for_update().get_or_create(
+            name=name, defaults={"reached_at": to}
+        )
+        if not created and mark.reached_at < to:
+            mark.reached_at = to
+            mark.save(update_fields=["reached_at"])

@@ -520,26 +520,28 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
 
 def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
     """Queue an evaluation once the scans have committed. A broker outage must not
-    fail the scans: the periodic sweep will find these bins."""
+    fail or slow the scans: the catch-up pass will find these bins."""
+    from cmi.broker import publish
 
     def send() -> None:
         from replenishment.tasks import evaluate_bins
 
-        try:
-            evaluate_bins.apply_async(args=(vendor_id, bin_ids), retry=False)
-        except Exception:  # the broker is the outside world here: any failure is logged
-            log.warning(
-                "could not enqueue evaluation of %d bins; the sweep will pick them up",
-                len(bin_ids),
-                exc_info=True,
-            )
+        publish(evaluate_bins, args=(vendor_id, bin_ids))
 
     transaction.on_commit(send)
 
 
-def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
-    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}."""
-    qs = Bin.objects.filter(active=True).filter(
+def sweep_candidates(
+    *, vendor_id: int | None = None, touched_since: dt.datetime | None = None
+) -> dict[int, list[int]]:
+    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}.
+
+    With `touched_since`, only bins updated since then (the catch-up pass; indexed).
+    """
+    qs = Bin.objects.filter(active=True)
+    if touched_since is not None:
+        qs = qs.filter(updated_at__gte=touched_since)
+    qs = qs.filter(
         Q(kanban_quantity__isnull=True, max_qty__gt=0, on_hand__lte=F("min_qty") - F("on_order"))
         | Q(kanban_quantity__isnull=False, scan_events__kanban_pending=True)
     )

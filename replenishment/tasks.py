@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 
+from cmi.services import watermark_advance, watermark_get
 from replenishment import services
 
 log = logging.getLogger(__name__)
 
 SWEEP_CHUNK = 200
+CATCH_UP_JOB = "replenishment.catch_up"
 
 
 @shared_task(
@@ -27,11 +32,10 @@ def evaluate_bins(vendor_id: int, bin_ids: list[int]) -> list[int]:
     return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
 
 
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
-def sweep_bins() -> int:
-    """Find every bin that needs an order, whatever messages were lost, and evaluate it here."""
-    orders = 0
-    for vendor_id, bin_ids in services.sweep_candidates().items():
+def _evaluate_candidates(candidates: dict[int, list[int]], *, job: str) -> tuple[int, bool]:
+    """Evaluate {vendor: [bin ids]} in chunks; (orders that got lines, every chunk done)."""
+    orders, complete = 0, True
+    for vendor_id, bin_ids in candidates.items():
         for start in range(0, len(bin_ids), SWEEP_CHUNK):
             try:
                 orders += len(
@@ -40,11 +44,41 @@ def sweep_bins() -> int:
                     )
                 )
             except DatabaseError:
+                complete = False
                 log.exception(
-                    "sweep of vendor %s failed at chunk %s; the next sweep retries",
+                    "%s of vendor %s failed at chunk %s; the next run retries",
+                    job,
                     vendor_id,
                     start,
                 )
+    return orders, complete
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
+def sweep_bins() -> int:
+    """Find every bin that needs an order, whatever messages were lost, and evaluate it here."""
+    return _evaluate_candidates(services.sweep_candidates(), job="sweep")[0]
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def catch_up_bins() -> int:
+    """Every minute: evaluate the bins touched since the last run that need an order.
+
+    What a lost message (broker down, worker killed) left behind is ordered within a
+    minute or so of the database being reachable again; evaluation is idempotent, so
+    a bin whose own task did run is not ordered twice. The watermark moves only when
+    every chunk was evaluated, and each run looks back CATCH_UP_OVERLAP_SECONDS before
+    it, for scans that committed after the previous run had read.
+    """
+    started = timezone.now()
+    since = watermark_get(
+        name=CATCH_UP_JOB, default=started - dt.timedelta(minutes=settings.SWEEP_MINUTES)
+    ) - dt.timedelta(seconds=settings.CATCH_UP_OVERLAP_SECONDS)
+    orders, complete = _evaluate_candidates(
+        services.sweep_candidates(touched_since=since), job="catch-up"
+    )
+    if complete:
+        watermark_advance(name=CATCH_UP_JOB, to=started)
     return orders
 
 

@@ -150,6 +150,8 @@ class Bin(models.Model):
             models.Index(fields=["vendor", "customer", "location"]),
             models.Index(fields=["vendor", "item"]),
             models.Index(fields=["vendor", "customer", "on_hand"]),
+            # The catch-up pass reads the bins touched since its last run.
+            models.Index(fields=["updated_at"], name="bin_updated_at_idx"),
         ]
 
     def __str__(self) -> str:
