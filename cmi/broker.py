@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from cmi.requestid import current_request_id
 
@@ -45,14 +46,21 @@ class CircuitBreaker:
 breaker = CircuitBreaker(cooldown=settings.BROKER_BREAKER_SECONDS)
 
 
-def publish(task: Any, *, args: tuple = (), kwargs: dict | None = None) -> bool:
+def publish_on_commit(task: Any, *, args: tuple = (), kwargs: dict | None = None) -> None:
+    """Publish once the current transaction commits, with the current request's id."""
+    request_id = current_request_id()
+    transaction.on_commit(lambda: publish(task, args=args, kwargs=kwargs, request_id=request_id))
+
+
+def publish(
+    task: Any, *, args: tuple = (), kwargs: dict | None = None, request_id: str | None = None
+) -> bool:
     """Send `task` now; True if the broker took it, False (logged) if it did not.
 
     The caller must be able to lose the message: the database, not the broker, is
     the record of what is pending.
     """
     from cmi.celery import app
-
     from cmi.metrics import PUBLISH_FAILURES
 
     if not breaker.allows():
@@ -71,7 +79,10 @@ def publish(task: Any, *, args: tuple = (), kwargs: dict | None = None) -> bool:
                 kwargs=kwargs,
                 retry=False,
                 connection=conn,
-                headers={"request_id": current_request_id(), "published_at": time.time()},
+                headers={
+                    "request_id": request_id or current_request_id(),
+                    "published_at": time.time(),
+                },
             )
     except Exception:  # the broker is the outside world: any failure opens the circuit
         breaker.trip()

@@ -23,6 +23,7 @@ from cmi.broker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
+
 class FailSafeRedisCache(RedisCache):
     breaker = CircuitBreaker(cooldown=5.0)
 

@@ -92,6 +92,10 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 def scan_results_count(answer: dict) -> None:
     """Count a scan batch's answer ({"accepted": n, "duplicates": n, "rejected": n})."""
-    for status, key in (("accepted", "accepted"), ("duplicate", "duplicates"), ("rejected", "rejected")):
+    for status, key in (
+        ("accepted", "accepted"),
+        ("duplicate", "duplicates"),
+        ("rejected", "rejected"),
+    ):
         if answer.get(key):
             SCAN_EVENTS.labels(status=status).inc(answer[key])

@@ -521,14 +521,10 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
 def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
     """Queue an evaluation once the scans have committed. A broker outage must not
     fail or slow the scans: the catch-up pass will find these bins."""
-    from cmi.broker import publish
+    from cmi.broker import publish_on_commit
+    from replenishment.tasks import evaluate_bins
 
-    def send() -> None:
-        from replenishment.tasks import evaluate_bins
-
-        publish(evaluate_bins, args=(vendor_id, bin_ids))
-
-    transaction.on_commit(send)
+    publish_on_commit(evaluate_bins, args=(vendor_id, bin_ids))
 
 
 def sweep_candidates(

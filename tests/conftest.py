@@ -63,6 +63,16 @@ def queue_purge(name: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _close_breakers():
+    """A test that took the broker or cache down must not leave the next one skipping it."""
+    from cmi.broker import breaker
+
+    breaker.reset()
+    yield
+    breaker.reset()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 
