@@ -53,8 +53,8 @@ def _check(name: str, run: Callable[[], None]) -> dict:
     started = time.monotonic()
     try:
         run()
-    except Exception:  # a dependency's failure of any kind is what this reports
-        logger.warning("readyz: %s check failed", name, exc_info=True)
+    except Exception as exc:  # a dependency's failure of any kind is what this reports
+        logger.warning("readyz: %s check failed: %s", name, exc)
         ok = False
     else:
         ok = True
