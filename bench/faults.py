@@ -10,7 +10,7 @@ own bin (on hand 30, min 10, max 50), so every accepted event must give its bin
 exactly one order line. For each fault it prints:
 
 - posts answered (accepted / 503 / other), and p95 latency of the posts sent
-  while the fault lasted;
+  while the fault lasted (and, for comparison on a busy machine, before it);
 - accepted events missing from the ledger;
 - bins ordered twice, and bins not ordered 90 s after recovery (with the time the
   last bin got its order).
@@ -249,15 +249,19 @@ def run_fault(name: str, stack: Stack, token: str, bins, inject, heal) -> None:
     time.sleep(AFTER)
     stop.set()
     loader.join()
+    before = [p.ms for p in result if p.started < fault_start]
     during = [p.ms for p in result if fault_start <= p.started <= recovered]
     figures = check(result, recovered)
     accepted = sum(p.accepted for p in result)
     unavailable = sum(p.status == 503 for p in result)
     other = len(result) - accepted - unavailable
-    p95 = statistics.quantiles(during, n=20)[-1] if len(during) >= 2 else float("nan")
+
+    def p95(values: list[float]) -> float:
+        return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else float("nan")
+
     print(
         f"{name:<18} posts {len(result):4d}  accepted {accepted:4d}  503 {unavailable:3d}  "
-        f"other {other:3d}  p95 during fault {p95:7.1f} ms  "
+        f"other {other:3d}  p95 before {p95(before):6.0f} ms, during fault {p95(during):6.0f} ms  "
         f"missing from ledger {figures['missing_from_ledger']}  "
         f"ordered twice {figures['ordered_twice']}  not ordered {figures['not_ordered']}  "
         f"all ordered {figures['all_ordered_after_s']} s after recovery",

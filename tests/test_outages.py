@@ -296,3 +296,70 @@ def test_database_down_is_503_with_retry_after_and_web_recovers_without_restart(
         web.wait(timeout=20)
         log.close()
         pg.destroy()
+
+
+# --- a worker killed in the middle of a task ------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not os.environ.get("CELERY_BROKER_URL", "").startswith("amqp://"),
+    reason="immediate redelivery is RabbitMQ's; on Redis the catch-up pass covers it "
+    "(test_catch_up_*); CI runs this on amqp://",
+)
+def test_rabbitmq_redelivers_the_task_of_a_sigkilled_worker_at_once(
+    live_server, celery_test_queue, tmp_path
+):
+    """A worker is SIGKILLed while its evaluation waits on a row lock; a new worker gets
+    the same message at once (acks_late) and the bin is ordered once, no catch-up run."""
+    from django.db import connection, transaction
+
+    from stocking.models import Site
+    from tests.conftest import queue_purge
+    from tests.test_e2e import worker_start
+
+    queue_purge(celery_test_queue["queue"])
+    cw = vendor_world("kill", customers=1).customers[0]
+    b = cw.bins[1]  # min 10, max 50, on hand 30
+    log = tmp_path / "worker.log"
+    first = worker_start(celery_test_queue, log)
+    try:
+        with transaction.atomic():
+            Site.objects.select_for_update().get(pk=b.site_id)  # evaluation waits here
+            resp = requests.post(
+                f"{live_server.url}/api/v1/scans",
+                json={"scans": [scan("issue", b.label, quantity=25)]},
+                headers={"Authorization": f"Bearer {cw.token}"},
+                timeout=30,
+            )
+            assert resp.json()["accepted"] == 1
+            deadline = time.monotonic() + 30
+            with connection.cursor() as cursor:
+                while time.monotonic() < deadline:
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.1)
+                else:
+                    pytest.fail(f"the worker never took the task:\n{log.read_text()}")
+            first.kill()  # SIGKILL: no chance to ack or reject
+            first.wait(timeout=10)
+        second = worker_start(celery_test_queue, log)
+        try:
+            deadline = time.monotonic() + 20
+            while not OrderLine.objects.filter(bin_id=b.pk).exists():
+                assert time.monotonic() < deadline, f"not redelivered:\n{log.read_text()}"
+                time.sleep(0.2)
+            assert OrderLine.objects.get(bin_id=b.pk).quantity_ordered == 50
+            assert not JobWatermark.objects.exists()  # no catch-up pass did it
+        finally:
+            second.terminate()
+            second.wait(timeout=20)
+    finally:
+        if first.poll() is None:
+            first.kill()
