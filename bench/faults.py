@@ -239,6 +239,33 @@ def check(posts: list[Post], recovered: float) -> dict:
     }
 
 
+def publish_figures(broker: PrivateRedis) -> None:
+    """The publish alone, in this process: what a scan post pays for the broker."""
+    from cmi.broker import breaker, publish
+    from replenishment.tasks import evaluate_bins
+
+    def p95_of(n: int, *, reset: bool) -> float:
+        times = []
+        for _ in range(n):
+            if reset:
+                breaker.reset()
+            started = time.monotonic()
+            publish(evaluate_bins, args=(0, []))
+            times.append((time.monotonic() - started) * 1000)
+        return statistics.quantiles(times, n=20)[-1]
+
+    up = p95_of(100, reset=False)
+    broker.stop()
+    tried = p95_of(100, reset=True)
+    skipped = p95_of(100, reset=False)
+    broker.start()
+    breaker.reset()
+    print(
+        f"publish p95: broker up {up:.1f} ms; broker down, every call trying {tried:.1f} ms; "
+        f"broker down, breaker open {skipped:.3f} ms"
+    )
+
+
 def run_fault(name: str, stack: Stack, token: str, bins, inject, heal) -> None:
     base = f"http://127.0.0.1:{stack.web_port}"
     stop = threading.Event()
@@ -321,6 +348,7 @@ def main(which: list[str]) -> None:
             lambda: (time.sleep(5), stack.worker()),
         ),
     }
+    publish_figures(broker)
     print(f"rate {RATE} posts/s, one issue per post, each to its own bin; logs in {tmp}")
     try:
         for label, (key, inject, heal) in faults.items():
