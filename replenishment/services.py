@@ -10,7 +10,10 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F, Max, Q
@@ -21,6 +24,7 @@ from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
 from cmi.scoping import Scope
 from replenishment.models import (
     COLLECTING,
+    IN_TRANSIT,
     OUTSTANDING,
     Order,
     OrderEvent,
@@ -39,6 +43,10 @@ CANCELLABLE = (
     OrderStatus.RELEASED,
     OrderStatus.ACKNOWLEDGED,
 )
+# The vendor may acknowledge (and change, or refuse) an order it has not shipped yet.
+ACKNOWLEDGEABLE = (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED)
+# Goods can be scanned in before the ship notice arrives, so a received order still ships.
+SHIPPABLE = (*OUTSTANDING, OrderStatus.RECEIVED)
 
 
 # --- evaluation ---------------------------------------------------------------
@@ -334,23 +342,57 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
 # --- approval and cancellation ---------------------------------------------------
 
 
-def _order_locked(*, scope: Scope, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
-    """Take site, bins, order in the house lock order; 404 outside the scope."""
-    found = (
-        Order.objects.for_scope(scope).filter(pk=order_id).values_list("site_id", flat=True).first()
+def _orders_locked(
+    *, scope: Scope, order_ids: Iterable[int]
+) -> tuple[dict[int, Order], dict[int, list[OrderLine]], dict[int, Bin]]:
+    """Take sites, bins, orders in the house lock order; only the scope's orders.
+
+    Returns the orders found (an id outside the scope is simply absent), their lines
+    by order (items loaded) and the locked bins of those lines.
+    """
+    ids = sorted(
+        set(
+            Order.objects.for_scope(scope)
+            .filter(pk__in=set(order_ids))
+            .values_list("pk", flat=True)
+        )
     )
-    if found is None:
-        raise ApiError("not_found", "Not found.", status_code=404)
-    Site.objects.select_for_update().filter(pk=found).values_list("pk", flat=True).first()
-    bin_ids = list(OrderLine.objects.filter(order_id=order_id).values_list("bin_id", flat=True))
+    if not ids:
+        return {}, {}, {}
+    site_ids = sorted(set(Order.objects.filter(pk__in=ids).values_list("site_id", flat=True)))
+    list(
+        Site.objects.select_for_update()
+        .filter(pk__in=site_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    bin_ids = sorted(
+        set(OrderLine.objects.filter(order_id__in=ids).values_list("bin_id", flat=True))
+    )
     bins = {b.pk: b for b in Bin.objects.select_for_update().filter(pk__in=bin_ids).order_by("pk")}
-    order = (
-        Order.objects.select_for_update(of=("self",))
+    orders = {
+        o.pk: o
+        for o in Order.objects.select_for_update(of=("self",))
         .select_related("customer", "vendor")
-        .get(pk=order_id)
-    )
-    lines = list(OrderLine.objects.filter(order_id=order_id).order_by("line_number"))
-    return order, lines, bins
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in ids}
+    for line in (
+        OrderLine.objects.filter(order_id__in=ids)
+        .select_related("item")
+        .order_by("order_id", "line_number")
+    ):
+        lines[line.order_id].append(line)
+    return orders, lines, bins
+
+
+def _order_locked(*, scope: Scope, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
+    """One order and its lines and bins, locked; 404 outside the scope."""
+    orders, lines, bins = _orders_locked(scope=scope, order_ids=[order_id])
+    if order_id not in orders:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    return orders[order_id], lines[order_id], bins
 
 
 @transaction.atomic
@@ -432,23 +474,332 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str = "", rejected: boo
             "invalid_state",
             f"An order that is {order.status} cannot be {'rejected' if rejected else 'cancelled'}.",
         )
+    _order_close_cancelled(
+        order=order,
+        lines=lines,
+        bins=bins,
+        reason=reason,
+        event=OrderEvent(
+            vendor_id=order.vendor_id,
+            order_id=order.pk,
+            user_id=scope.user_id,
+            kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
+            note=reason[:200],
+        ),
+    )
+    return order
+
+
+def _order_close_cancelled(
+    *, order: Order, lines: list[OrderLine], bins: dict[int, Bin], reason: str, event: OrderEvent
+) -> None:
+    """The one way an order ends cancelled: open quantities leave on-order, the event
+    says why, and an ERP that had the order gets a cancel 850. The caller holds the locks."""
+    changed = []
     for line in lines:
-        bins[line.bin_id].on_order = max(bins[line.bin_id].on_order - line.quantity_open, 0)
-    Bin.objects.bulk_update(list(bins.values()), ["on_order"])
+        found = bins[line.bin_id]
+        if line.quantity_open:
+            found.on_order = max(found.on_order - line.quantity_open, 0)
+            changed.append(found)
+    if changed:
+        Bin.objects.bulk_update(changed, ["on_order"])
     order.status = OrderStatus.CANCELLED
     order.closed_at = timezone.now()
     order.cancel_reason = reason[:200]
     order.save(update_fields=["status", "closed_at", "cancel_reason", "updated_at"])
-    OrderEvent.objects.create(
-        vendor_id=order.vendor_id,
-        order_id=order.pk,
-        user_id=scope.user_id,
-        kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
-        note=reason[:200],
-    )
+    event.save()
     if order.po_number:  # the ERP has it: tell it
         for hook in CANCEL_HOOKS:
             hook(vendor_id=order.vendor_id, order_ids=[order.pk])
+
+
+# --- the vendor's answers: acknowledgment, backorders, shipments, invoices -----------
+
+
+class Refused(Conflict):
+    """A service refused one item of a caller's request; `ref` is the caller's own
+    handle for that item (an EDI segment position), so it can point at it."""
+
+    def __init__(self, code: str, detail: str, *, ref: object = None) -> None:
+        super().__init__(code, detail)
+        self.ref = ref
+
+
+class AnswerKind(StrEnum):
+    QUANTITY = "quantity"  # the vendor changed (or cut, at 0) the ordered quantity
+    PRICE = "price"  # the vendor re-priced the line
+    BACKORDER = "backorder"  # some of it comes later
+    SUBSTITUTE = "substitute"  # another item comes instead
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """What the vendor said about one line, in the order it said it.
+
+    `note` goes with every event the answer causes (e.g. "855 IQ"); `text` is the
+    backordered quantity or the substitute's id; `ref` is echoed by a Refused.
+    """
+
+    line_id: int
+    kind: AnswerKind
+    note: str
+    quantity: int = 0
+    unit_price: Decimal = Decimal(0)
+    text: str = ""
+    ref: object = None
+
+
+def _event(order: Order, kind: str, *, line=None, old="", new="", note="") -> OrderEvent:
+    return OrderEvent(
+        vendor_id=order.vendor_id,
+        order_id=order.pk,
+        line_id=line.pk if line is not None else None,
+        kind=kind,
+        old_value=str(old)[:64],
+        new_value=str(new)[:64],
+        note=note[:200],
+    )
+
+
+@transaction.atomic
+def order_acknowledge(
+    *,
+    scope: Scope,
+    order_id: int,
+    answers: Sequence[LineAnswer] = (),
+    delivery_date: dt.date | None = None,
+    source: str,
+    code: str,
+    refused: bool = False,
+) -> Order:
+    """The vendor's acknowledgment: line changes, backorders, a new delivery date.
+
+    `source` names the document ("855") and `code` its acknowledgment type ("AC");
+    the events carry them so the customer sees what caused each change.
+
+    Every change to an ordered quantity moves the bin's on-order by the change in
+    what is still open, with an order event. When the vendor refuses the order
+    (`refused`) or cuts every line to zero, the order is cancelled as it stood, so
+    the cancel 850 that goes back names what was refused. A 404 outside the scope;
+    Refused (409) when the order is past acknowledging or a quantity is below what
+    was already received, and then nothing is written.
+    """
+    note = f"{source} {code}"
+    order, lines, bins = _order_locked(scope=scope, order_id=order_id)
+    if order.status not in ACKNOWLEDGEABLE:
+        raise Refused(
+            "invalid_state",
+            f"order {order.po_number or order.pk} is {order.status}; only a released or "
+            "acknowledged order takes an acknowledgment",
+        )
+    by_pk = {line.pk: line for line in lines}
+    unknown = [a for a in answers if a.line_id not in by_pk]
+    if unknown:
+        raise Refused(
+            "unknown_line", f"order {order.pk} has no line {unknown[0].line_id}", ref=unknown[0].ref
+        )
+    wanted = {line.pk: line.quantity_ordered for line in lines}
+    for answer in answers:
+        if answer.kind == AnswerKind.QUANTITY:
+            wanted[answer.line_id] = answer.quantity
+    if refused or (lines and not any(wanted.values())):
+        events = [
+            _event(order, OrderEventKind.STATUS, line=by_pk[a.line_id], new=a.quantity, note=a.note)
+            for a in answers
+            if a.kind == AnswerKind.QUANTITY and a.quantity != by_pk[a.line_id].quantity_ordered
+        ]
+        OrderEvent.objects.bulk_create(events)
+        _order_close_cancelled(
+            order=order,
+            lines=lines,
+            bins=bins,
+            reason=f"Rejected by the vendor ({note})",
+            event=_event(
+                order,
+                OrderEventKind.CANCELLED,
+                old=order.status,
+                new=OrderStatus.CANCELLED,
+                note=f"{note}: rejected by the vendor",
+            ),
+        )
+        return order
+
+    events: list[OrderEvent] = []
+    changed_lines: dict[int, OrderLine] = {}
+    changed_bins: dict[int, Bin] = {}
+    for answer in answers:
+        line = by_pk[answer.line_id]
+        if answer.kind == AnswerKind.QUANTITY:
+            if answer.quantity == line.quantity_ordered:
+                continue
+            if 0 < answer.quantity < line.quantity_received:
+                raise Refused(
+                    "quantity_below_received",
+                    f"line {line.line_number}: {answer.quantity} is less than the "
+                    f"{line.quantity_received} already received",
+                    ref=answer.ref,
+                )
+            before_open, old = line.quantity_open, line.quantity_ordered
+            line.quantity_ordered = answer.quantity
+            found = bins[line.bin_id]
+            # Only the open part of a line is on order: received goods already left it.
+            found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
+            changed_bins[found.pk] = found
+            changed_lines[line.pk] = line
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.QUANTITY_CHANGED,
+                    line=line,
+                    old=old,
+                    new=answer.quantity,
+                    note=answer.note,
+                )
+            )
+        elif answer.kind == AnswerKind.PRICE:
+            price = answer.unit_price.quantize(Decimal("0.0001"))
+            if price == line.unit_price:
+                continue
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.STATUS,
+                    line=line,
+                    old=f"{line.unit_price:f}",
+                    new=f"{price:f}",
+                    note=answer.note,
+                )
+            )
+            line.unit_price = price
+            changed_lines[line.pk] = line
+        elif answer.kind == AnswerKind.BACKORDER:
+            events.append(
+                _event(
+                    order, OrderEventKind.BACKORDERED, line=line, new=answer.text, note=answer.note
+                )
+            )
+        elif answer.kind == AnswerKind.SUBSTITUTE:
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.STATUS,
+                    line=line,
+                    old=line.item.sku,
+                    new=answer.text,
+                    note=answer.note,
+                )
+            )
+
+    fields = ["updated_at"]
+    if delivery_date and delivery_date != order.requested_delivery_date:
+        old_date = order.requested_delivery_date
+        events.append(
+            _event(
+                order,
+                OrderEventKind.STATUS,
+                old=old_date.isoformat() if old_date else "",
+                new=delivery_date.isoformat(),
+                note=f"{source} delivery date",
+            )
+        )
+        order.requested_delivery_date = delivery_date
+        fields.append("requested_delivery_date")
+    if order.status == OrderStatus.RELEASED:
+        events.append(
+            _event(
+                order,
+                OrderEventKind.STATUS,
+                old=order.status,
+                new=OrderStatus.ACKNOWLEDGED,
+                note=note,
+            )
+        )
+        order.status = OrderStatus.ACKNOWLEDGED
+        fields.append("status")
+    if changed_lines:
+        now = timezone.now()
+        for line in changed_lines.values():
+            line.updated_at = now  # bulk_update does not apply auto_now
+        OrderLine.objects.bulk_update(
+            list(changed_lines.values()), ["quantity_ordered", "unit_price", "updated_at"]
+        )
+    if changed_bins:
+        Bin.objects.bulk_update([changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
+    order.save(update_fields=fields)
+    OrderEvent.objects.bulk_create(events)
+    return order
+
+
+@transaction.atomic
+def orders_ship(
+    *, scope: Scope, shipped: Mapping[int, Mapping[int, int]], note: str
+) -> dict[int, Order]:
+    """Goods left the vendor: {order id: {line id: quantity}} grow the lines' shipped
+    quantities. An order with every line shipped (or already received) is shipped;
+    one with something still to come is partially shipped. A received order stays
+    received: goods may be scanned in before the notice arrives.
+
+    Refused (409, `ref` = the order id) when an order cannot ship or a line is not
+    the order's; a 404 for an order outside the scope. Nothing is written then.
+    """
+    orders, lines_of, _ = _orders_locked(scope=scope, order_ids=list(shipped))
+    missing = sorted(set(shipped) - orders.keys())
+    if missing:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    now = timezone.now()
+    changed: list[OrderLine] = []
+    events: list[OrderEvent] = []
+    for order_id in sorted(shipped):
+        order = orders[order_id]
+        if order.status not in SHIPPABLE:
+            raise Refused(
+                "invalid_state",
+                f"order {order.po_number or order.pk} is {order.status}; it cannot ship",
+                ref=order_id,
+            )
+        by_pk = {line.pk: line for line in lines_of[order_id]}
+        for line_id, quantity in shipped[order_id].items():
+            line = by_pk.get(line_id)
+            if line is None:
+                raise Refused(
+                    "unknown_line", f"order {order.pk} has no line {line_id}", ref=order_id
+                )
+            if quantity:
+                line.quantity_shipped += quantity
+                line.updated_at = now
+                changed.append(line)
+        if order.status in (*ACKNOWLEDGEABLE, *IN_TRANSIT):
+            complete = all(
+                max(line.quantity_shipped, line.quantity_received) >= line.quantity_ordered
+                for line in lines_of[order_id]
+            )
+            status = OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED
+            if status != order.status:
+                events.append(
+                    _event(order, OrderEventKind.STATUS, old=order.status, new=status, note=note)
+                )
+                order.status = status
+        order.updated_at = now
+    if changed:
+        OrderLine.objects.bulk_update(changed, ["quantity_shipped", "updated_at"])
+    Order.objects.bulk_update(list(orders.values()), ["status", "updated_at"])
+    OrderEvent.objects.bulk_create(events)
+    return orders
+
+
+@transaction.atomic
+def order_invoice(*, scope: Scope, order_id: int, number: str, note: str) -> Order:
+    """The vendor invoiced the order: an event in its history (the invoice's own rows
+    belong to whoever received it). Quantities and on-order do not change."""
+    order = (
+        Order.objects.for_scope(scope).select_for_update(of=("self",)).filter(pk=order_id).first()
+    )
+    if order is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    if order.status in COLLECTING:
+        raise Refused("invalid_state", f"order {order.pk} is {order.status}; it was never sent")
+    order.save(update_fields=["updated_at"])
+    _event(order, OrderEventKind.INVOICED, new=number, note=note).save()
     return order
 
 
