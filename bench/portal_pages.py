@@ -453,4 +453,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from cmi import rls
+
+    with rls.system():  # the bench builds and checks data of many vendors
+        main()

@@ -155,4 +155,7 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from cmi import rls
+
+    with rls.system():  # the bench builds and checks data of many vendors
+        main(sys.argv[1:])

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from cmi import rls
 from cmi.services import watermark_advance, watermark_get
 from replenishment import services
 
@@ -29,20 +30,22 @@ CATCH_UP_JOB = "replenishment.catch_up"
     soft_time_limit=50,
 )
 def evaluate_bins(vendor_id: int, bin_ids: list[int]) -> list[int]:
-    return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
+    with rls.vendor(vendor_id):
+        return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
 
 
 def _evaluate_candidates(candidates: dict[int, list[int]], *, job: str) -> tuple[int, bool]:
-    """Evaluate {vendor: [bin ids]} in chunks; (orders that got lines, every chunk done)."""
+    """Evaluate {vendor: [bin ids]} in chunks, each as its vendor; (orders, every chunk done)."""
     orders, complete = 0, True
     for vendor_id, bin_ids in candidates.items():
         for start in range(0, len(bin_ids), SWEEP_CHUNK):
             try:
-                orders += len(
-                    services.bins_evaluate(
-                        vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]
+                with rls.vendor(vendor_id):
+                    orders += len(
+                        services.bins_evaluate(
+                            vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]
+                        )
                     )
-                )
             except DatabaseError:
                 complete = False
                 log.exception(
@@ -57,7 +60,9 @@ def _evaluate_candidates(candidates: dict[int, list[int]], *, job: str) -> tuple
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
 def sweep_bins() -> int:
     """Find every bin that needs an order, whatever messages were lost, and evaluate it here."""
-    return _evaluate_candidates(services.sweep_candidates(), job="sweep")[0]
+    with rls.system():  # finding the candidates spans vendors; each is evaluated as itself
+        candidates = services.sweep_candidates()
+    return _evaluate_candidates(candidates, job="sweep")[0]
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
@@ -74,9 +79,9 @@ def catch_up_bins() -> int:
     since = watermark_get(
         name=CATCH_UP_JOB, default=started - dt.timedelta(minutes=settings.SWEEP_MINUTES)
     ) - dt.timedelta(seconds=settings.CATCH_UP_OVERLAP_SECONDS)
-    orders, complete = _evaluate_candidates(
-        services.sweep_candidates(touched_since=since), job="catch-up"
-    )
+    with rls.system():  # the touched bins of every vendor; each is evaluated as itself
+        candidates = services.sweep_candidates(touched_since=since)
+    orders, complete = _evaluate_candidates(candidates, job="catch-up")
     if complete:
         watermark_advance(name=CATCH_UP_JOB, to=started)
     return orders
@@ -84,4 +89,5 @@ def catch_up_bins() -> int:
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
 def release_due_orders() -> int:
-    return len(services.orders_release_due())
+    with rls.system():  # the cutoffs of every vendor's customers
+        return len(services.orders_release_due())

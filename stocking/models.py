@@ -198,8 +198,10 @@ class ScanEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
+            # A scanner's event id is its customer's: another customer may reuse it.
             models.UniqueConstraint(
-                fields=["vendor", "event_id"], name="scan_event_id_unique_per_vendor"
+                fields=["vendor", "customer", "event_id"],
+                name="scan_event_id_unique_per_customer",
             )
         ]
         indexes = [

@@ -70,8 +70,8 @@ def scan_batch_ingest(
 ) -> ScanBatchResult:
     """Judge each event alone, store the good ones, apply them per bin in time order.
 
-    The query count does not depend on the number of events. Idempotent per vendor:
-    an event id stored before (or earlier in the batch) is a duplicate and changes
+    The query count does not depend on the number of events. Idempotent per customer:
+    an event id stored for the bin's customer before (or earlier in the batch) is a duplicate and changes
     nothing, also when the same batch is posted twice at the same moment.
     """
     now = now or timezone.now()
@@ -149,14 +149,17 @@ def _store(
         .select_related("item")
         .order_by("pk")
     }
+    # An event id is one event per customer: another customer's scanner may reuse it.
     known = set(
         ScanEvent.objects.filter(
-            vendor_id=scope.vendor_id, event_id__in=[s.event_id for s, _ in placed]
-        ).values_list("event_id", flat=True)
+            vendor_id=scope.vendor_id,
+            customer_id__in={b.customer_id for _, b in placed},
+            event_id__in=[s.event_id for s, _ in placed],
+        ).values_list("customer_id", "event_id")
     )
     fresh = []
     for scan, found in placed:
-        if scan.event_id in known:
+        if (found.customer_id, scan.event_id) in known:
             results[scan.index].status = DUPLICATE
         else:
             fresh.append((scan, bins[found.pk]))

@@ -251,6 +251,7 @@ def apply(ctx: SetContext) -> None:
             sku = product_ids(segment, 6).get("VP", "")
             invoiced.append(
                 InvoiceLine(
+                    vendor_id=order.vendor_id,
                     line=line,
                     reference=element(segment, 1)[:20],
                     sku=sku[:48],

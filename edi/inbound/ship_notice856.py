@@ -392,7 +392,13 @@ def apply(ctx: SetContext) -> None:
     }
     ShipmentLine.objects.bulk_create(
         [
-            ShipmentLine(shipment=shipments[line.order_id], line=line, quantity=qty, sscc=sscc)
+            ShipmentLine(
+                vendor_id=line.vendor_id,
+                shipment=shipments[line.order_id],
+                line=line,
+                quantity=qty,
+                sscc=sscc,
+            )
             for line, qty, sscc in shipped
         ]
     )

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 
-from cmi.tenancy import scope_for_user
+from cmi.tenancy import scope_enter, scope_for_user
 
 
 class LoginView(auth_views.LoginView):
@@ -47,7 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Customer users land on their customer's dashboard, vendor staff on the customers."""
     if not request.user.is_authenticated:
         return redirect("portals:login")
-    scope = scope_for_user(request.user)
+    scope = scope_enter(scope_for_user(request.user))
     if scope is None:
         raise PermissionDenied("This account has no access to the portals.")
     if scope.is_customer_user and scope.customer_id is not None:

@@ -8,6 +8,7 @@ skip a cursor that commits after a higher one was seen.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 
@@ -50,7 +51,10 @@ def run_together(work, count: int = THREADS) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(body, i))
+        for i in range(count)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -45,6 +45,7 @@ def test_invoice_total_uses_implied_decimals_and_flags_disagreements(released):
     assert invoice.invoice_date == dt.date(2025, 11, 24)
     assert invoice.po_date == dt.date(2025, 11, 22)
     assert invoice.lines.count() == 3
+    assert set(invoice.lines.values_list("vendor_id", flat=True)) == {released.order.vendor_id}
     assert _codes(invoice) == [
         ("price", 3),
         ("quantity_vs_received", 1),

@@ -43,6 +43,8 @@ def test_ship_notice_records_the_shipment_and_ships_the_order(released):
             "line__line_number", "quantity", "sscc"
         )
     )
+    lines = ShipmentLine.objects.filter(shipment=shipment)
+    assert set(lines.values_list("vendor_id", flat=True)) == {released.order.vendor_id}
     assert rows == [
         (1, 50, "000123456000000012"),
         (2, 50, "000123456000000012"),
