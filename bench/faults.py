@@ -314,6 +314,7 @@ def main(which: list[str]) -> None:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "ERROR",
+        "DATABASE_APP_ROLE": "",  # the private cluster has no restricted role
         "SWEEP_MINUTES": "30",  # the catch-up pass, not the sweep, has to do the work
     }
     os.environ.update(env)

@@ -58,8 +58,12 @@ def gauge_source_register(name: str, documentation: str, read: Callable[[], int]
 
 class DatabaseGauges(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        for name, (documentation, read) in sorted(_GAUGES.items()):
-            yield GaugeMetricFamily(name, documentation, value=read())
+        from cmi import rls
+
+        with rls.system():  # platform-wide totals, across vendors by design
+            values = [(n, d, read()) for n, (d, read) in sorted(_GAUGES.items())]
+        for name, documentation, value in values:
+            yield GaugeMetricFamily(name, documentation, value=value)
 
 
 def _registry() -> CollectorRegistry:

@@ -259,6 +259,7 @@ def test_database_down_is_503_with_retry_after_and_web_recovers_without_restart(
         "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_APP_ROLE": "",  # a fresh cluster has no restricted role; RLS is not the point
     }
     log = (tmp_path / "web.log").open("w")
     web = subprocess.Popen(

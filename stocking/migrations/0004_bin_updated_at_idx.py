@@ -6,9 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('cmi', '0003_jobwatermark'),
-        ('stocking', '0002_scan_event_occurred_index'),
+        ('stocking', '0003_tenant_rls'),
     ]
 
     operations = [

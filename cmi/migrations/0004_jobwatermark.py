@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cmi', '0002_membership_roles_sorted'),
+        ('cmi', '0003_tenant_rls'),
     ]
 
     operations = [
