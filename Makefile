@@ -8,7 +8,7 @@ PORT ?= 8000
 EMBEDDED_KEY = SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python scripts/run_embedded.py --print-key)}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench bench-portals migrate clean
+.PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench bench-portals bench-faults migrate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ bench: install ## benchmarks: print figures
 
 bench-portals: install ## the portal pages with 10,000 bins: milliseconds, queries, bytes
 	$(BIN)/python bench/portal_pages.py
+
+bench-faults: install ## broker down, database restart, worker SIGKILL under load: loss and p95
+	$(BIN)/python bench/faults.py
 
 clean: ## remove the embedded database, broker files and the venv
 	rm -rf var $(VENV)

@@ -1,11 +1,50 @@
 """The Celery application: `celery -A cmi worker` and `celery -A cmi beat`."""
 
 import os
+import time
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
 
 app = Celery("cmi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+_tokens: dict[str, object] = {}
+
+
+def _header(task, name: str):
+    request = task.request
+    return getattr(request, name, None) or (getattr(request, "headers", None) or {}).get(name)
+
+
+@signals.task_prerun.connect
+def _task_request_id(task_id=None, task=None, **kwargs) -> None:
+    """The id of the request that published the task goes on the task's log lines."""
+    from cmi.requestid import set_request_id
+
+    _tokens[task_id] = set_request_id(_header(task, "request_id"))
+
+
+@signals.task_postrun.connect
+def _task_done(task_id=None, task=None, **kwargs) -> None:
+    from cmi.metrics import TASK_LATENCY_SECONDS
+    from cmi.requestid import reset_request_id
+
+    published = _header(task, "published_at")
+    if published:
+        TASK_LATENCY_SECONDS.labels(task=task.name).observe(max(0.0, time.time() - published))
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        reset_request_id(token)
+
+
+@signals.worker_ready.connect
+def _worker_metrics(**kwargs) -> None:
+    """A worker serves its own metrics on METRICS_PORT (scraped on the private network)."""
+    port = os.environ.get("METRICS_PORT")
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(port))

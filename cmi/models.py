@@ -229,3 +229,17 @@ class SettingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.object_id} {self.field}: {self.before} -> {self.after}"
+
+
+class JobWatermark(models.Model):
+    """How far a periodic job has got: its next run resumes from `reached_at`.
+
+    In the database, not the broker or the cache, so an outage of either neither
+    loses the mark nor makes a job start over.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    reached_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.reached_at.isoformat()}"

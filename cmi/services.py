@@ -3,6 +3,7 @@ audit of every setting change (`setting_changes_record`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from cmi import tokens
 from cmi.errors import ApiError
-from cmi.models import ApiToken, ErpKey, SettingChange, SettingSource
+from cmi.models import ApiToken, ErpKey, JobWatermark, SettingChange, SettingSource
 from cmi.scoping import Scope
 
 
@@ -219,3 +220,22 @@ def customer_reps_assign(
         ],
     )
     return reps
+
+
+# --- job watermarks -------------------------------------------------------------
+
+
+def watermark_get(*, name: str, default: dt.datetime) -> dt.datetime:
+    mark = JobWatermark.objects.filter(name=name).values_list("reached_at", flat=True).first()
+    return mark or default
+
+
+def watermark_advance(*, name: str, to: dt.datetime) -> None:
+    """Move the mark forward, never back (two overlapping runs cannot rewind it)."""
+    with transaction.atomic():
+        mark, created = JobWatermark.objects.select_for_update().get_or_create(
+            name=name, defaults={"reached_at": to}
+        )
+        if not created and mark.reached_at < to:
+            mark.reached_at = to
+            mark.save(update_fields=["reached_at"])

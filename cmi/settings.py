@@ -299,3 +299,42 @@ LOGGING = {
 SCAN_BATCH_MAX = 1000
 SCAN_MAX_QUANTITY = 1_000_000
 SCAN_FUTURE_TOLERANCE_SECONDS = env.int("SCAN_FUTURE_TOLERANCE_SECONDS", default=300)
+
+# --- outages and observability (issue 8 §2; README "Outages") ---
+# A publish gets one connection attempt of this many seconds, then the breaker skips
+# the broker for BROKER_BREAKER_SECONDS; the catch-up pass orders what was not sent.
+BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=0.25)
+BROKER_BREAKER_SECONDS = env.float("BROKER_BREAKER_SECONDS", default=5.0)
+CATCH_UP_OVERLAP_SECONDS = env.int("CATCH_UP_OVERLAP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
+    "task": "replenishment.tasks.catch_up_bins",
+    "schedule": crontab(minute="*"),
+}
+# A lost broker connection cancels the late-acked tasks it carried; they are
+# redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails the request fast (a 503), not in minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "cmi.cache.FailSafeRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+    )
+MIDDLEWARE.insert(0, "cmi.requestid.RequestIdMiddleware")
+# /metrics answers 404 unless the scraper sends `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+LOGGING["filters"] = {"request_id": {"()": "cmi.requestid.RequestIdFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+if env("LOG_FORMAT", default="json") == "json":
+    LOGGING["formatters"] = {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    }
+    LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -17,3 +17,21 @@ class EdiConfig(AppConfig):
             services.CANCEL_HOOKS.append(outbound.orders_cancelled)
         if order_edi_view not in ORDER_DETAIL_EXTENSIONS:
             ORDER_DETAIL_EXTENSIONS.append(order_edi_view)
+        self._register_metrics()
+
+    @staticmethod
+    def _register_metrics() -> None:
+        from cmi.metrics import gauge_source_register
+        from edi.models import Direction, Document
+
+        outbound = Document.objects.filter(direction=Direction.OUT)
+        gauge_source_register(
+            "cmi_edi_outbox_backlog",
+            "Outbound documents the ERP has not confirmed yet",
+            lambda: outbound.filter(delivered_at__isnull=True).count(),
+        )
+        gauge_source_register(
+            "cmi_edi_failed_deliveries",
+            "Outbound documents the ERP reported as failed",
+            lambda: outbound.filter(delivery_status="failed").count(),
+        )

@@ -878,21 +878,11 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
 
 def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
     """Queue an evaluation once the scans have committed. A broker outage must not
-    fail the scans: the periodic sweep will find these bins."""
+    fail or slow the scans: the catch-up pass will find these bins."""
+    from cmi.broker import publish_on_commit
+    from replenishment.tasks import evaluate_bins
 
-    def send() -> None:
-        from replenishment.tasks import evaluate_bins
-
-        try:
-            evaluate_bins.apply_async(args=(vendor_id, bin_ids), retry=False)
-        except Exception:  # the broker is the outside world here: any failure is logged
-            log.warning(
-                "could not enqueue evaluation of %d bins; the sweep will pick them up",
-                len(bin_ids),
-                exc_info=True,
-            )
-
-    transaction.on_commit(send)
+    publish_on_commit(evaluate_bins, args=(vendor_id, bin_ids))
 
 
 SWEEP_CHUNK = 200
@@ -906,13 +896,19 @@ class SweepResult:
     failed_chunks: int = 0
 
 
-def sweep_run(*, vendor_id: int | None = None, chunk: int = SWEEP_CHUNK) -> SweepResult:
+def sweep_run(
+    *,
+    vendor_id: int | None = None,
+    touched_since: dt.datetime | None = None,
+    chunk: int = SWEEP_CHUNK,
+) -> SweepResult:
     """The sweep: every bin that needs an order, whatever messages were lost, evaluated
     here in chunks (one transaction each, so one failure costs one chunk, retried by the
-    next sweep). The beat task and ``manage.py replenish_sweep`` both run this."""
+    next run). The beat sweep, the catch-up pass (``touched_since``) and
+    ``manage.py replenish_sweep`` all run this."""
     result = SweepResult()
     with rls.system():  # finding the candidates spans vendors; each is evaluated as itself
-        candidates = sweep_candidates(vendor_id=vendor_id)
+        candidates = sweep_candidates(vendor_id=vendor_id, touched_since=touched_since)
     for vendor, bin_ids in candidates.items():
         result.candidates += len(bin_ids)
         for start in range(0, len(bin_ids), chunk):
@@ -932,11 +928,14 @@ def sweep_run(*, vendor_id: int | None = None, chunk: int = SWEEP_CHUNK) -> Swee
     return result
 
 
-def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
+def sweep_candidates(
+    *, vendor_id: int | None = None, touched_since: dt.datetime | None = None
+) -> dict[int, list[int]]:
     """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}.
 
     Two queries, each served by a partial index (``bin_at_reorder`` and
-    ``scan_kanban_pending``), so the cost follows the candidates, not the bins.
+    ``scan_kanban_pending``), so the cost follows the candidates, not the bins. With
+    ``touched_since``, only bins updated since then (the catch-up pass; indexed).
     """
     at_min = Bin.objects.filter(AT_REORDER_POINT, active=True)
     carded = Bin.objects.filter(
@@ -947,6 +946,9 @@ def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
     if vendor_id is not None:
         at_min = at_min.filter(vendor_id=vendor_id)
         carded = carded.filter(vendor_id=vendor_id)
+    if touched_since is not None:
+        at_min = at_min.filter(updated_at__gte=touched_since)
+        carded = carded.filter(updated_at__gte=touched_since)
     out: dict[int, set[int]] = defaultdict(set)
     for qs in (at_min, carded):
         for vendor, pk in qs.order_by().values_list("vendor_id", "pk"):

@@ -164,6 +164,8 @@ class Bin(models.Model):
             # the sweep's candidates: small (only bins at their reorder point), so an
             # idle sweep over a million bins reads a handful of index pages
             models.Index(fields=["vendor"], condition=AT_REORDER_POINT, name="bin_at_reorder"),
+            # The catch-up pass reads the bins touched since its last run.
+            models.Index(fields=["updated_at"], name="bin_updated_at_idx"),
         ]
 
     def __str__(self) -> str:

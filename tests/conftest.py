@@ -76,6 +76,16 @@ def _tenant_system():
 
 
 @pytest.fixture(autouse=True)
+def _close_breakers():
+    """A test that took the broker or cache down must not leave the next one skipping it."""
+    from cmi.broker import breaker
+
+    breaker.reset()
+    yield
+    breaker.reset()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -1,7 +1,7 @@
 """The deployment files, read as text and checked against what the platform needs.
 
-Proves, without Docker: docker-compose.yml has the six services (postgres, redis,
-migrate, web, worker, beat) running the right commands, every long-running one
+Proves, without Docker: docker-compose.yml has the seven services (postgres,
+rabbitmq, redis, migrate, web, worker, beat) running the right commands, every long-running one
 with a healthcheck, web starting only after migrations succeeded, and every app
 process given its database and broker; the Dockerfile installs from uv.lock with
 --frozen, copies every top-level package and runs as a non-root user;
@@ -30,7 +30,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS = ROOT / "cmi" / "settings.py"
 
-SERVICES = {"postgres", "redis", "migrate", "web", "worker", "beat"}
+SERVICES = {"postgres", "rabbitmq", "redis", "migrate", "web", "worker", "beat"}
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 ROOT_USERS = {"root", "0"}
 
@@ -143,12 +143,30 @@ def test_web_starts_only_after_migrations_succeed():
     assert depends_on["redis"] == "service_healthy"
 
 
-def test_every_app_service_gets_its_database_and_broker():
+def test_every_app_service_gets_its_database_rabbitmq_broker_and_redis_cache():
+    """RabbitMQ is the broker (a killed worker's message is redelivered at once);
+    Redis is the cache."""
     services = _services()
     for name in APP_SERVICES:
         environment = _environment(services[name])
         assert environment.get("DATABASE_URL", "").startswith("postgres://"), name
-        assert environment.get("CELERY_BROKER_URL", "").startswith("redis://"), name
+        assert environment.get("CELERY_BROKER_URL", "").startswith("amqp://"), name
+        assert "@rabbitmq:5672" in environment["CELERY_BROKER_URL"], name
+        assert environment.get("CACHE_URL", "").startswith("redis://redis:"), name
+
+
+def test_worker_and_beat_wait_for_rabbitmq():
+    services = _services()
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:")
+    for name in ("worker", "beat", "web"):
+        assert _depends_on(services[name])["rabbitmq"] == "service_healthy", name
+
+
+def test_web_sums_metrics_over_its_workers():
+    web = _services()["web"]
+    environment = _environment(web)
+    assert environment["PROMETHEUS_MULTIPROC_DIR"] in " ".join(web.get("tmpfs", []))
+    assert "METRICS_TOKEN" in environment
 
 
 # --- Dockerfile ------------------------------------------------------------

@@ -37,9 +37,8 @@ def database_url() -> str:
     return f"postgres://{auth}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}/{conf['NAME']}"
 
 
-@pytest.fixture
-def worker(celery_test_queue, tmp_path):
-    queue_purge(celery_test_queue["queue"])  # nothing left over from earlier tests
+def worker_start(celery_test_queue: dict, log: Path) -> subprocess.Popen:
+    """A real Celery worker process on this session's queue; returns once it is ready."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -48,8 +47,8 @@ def worker(celery_test_queue, tmp_path):
     }
     if celery_test_queue["broker_dir"] is not None:
         env["CELERY_BROKER_DIR"] = str(celery_test_queue["broker_dir"])
-    log = tmp_path / "worker.log"
-    with open(log, "w") as out:
+    ready_before = log.read_text().count("ready.") if log.exists() else 0
+    with open(log, "a") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -72,11 +71,19 @@ def worker(celery_test_queue, tmp_path):
             stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
-    while "ready." not in log.read_text():
+    while log.read_text().count("ready.") <= ready_before:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"worker did not start:\n{log.read_text()}")
         time.sleep(0.2)
+    return proc
+
+
+@pytest.fixture
+def worker(celery_test_queue, tmp_path):
+    queue_purge(celery_test_queue["queue"])  # nothing left over from earlier tests
+    log = tmp_path / "worker.log"
+    proc = worker_start(celery_test_queue, log)
     yield proc, log
     proc.terminate()
     try:

@@ -10,6 +10,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cmi import metrics
 from cmi.api.base import ScopedViewSet
 from cmi.api.serializers import ErrorSerializer
 from cmi.errors import ApiError
@@ -234,5 +235,8 @@ class ScanBatchView(APIView):
         if request.stream is None:  # DRF leaves no stream for an empty body
             raise ApiError("not_json", "The body is empty; send JSON.")
         events = scan_envelope_events(body)
-        result = services.scan_batch_ingest(scope=self.scope, events=events)
-        return Response(result.as_dict())
+        with metrics.SCAN_INGEST_SECONDS.time():
+            result = services.scan_batch_ingest(scope=self.scope, events=events)
+        answer = result.as_dict()
+        metrics.scan_results_count(answer)
+        return Response(answer)
