@@ -64,3 +64,21 @@ def surrogate_path(data: Any, *, skip: Any = None, path: str = "") -> str | None
                 (value, f"{where}.{i}" if where else str(i)) for i, value in enumerate(node)
             )
     return None
+
+
+def text_escape(value: str) -> str:
+    """`value` with every character the rule refuses written as a visible escape
+    (`\\x00`, `\\ud800`): for keeping, in a JSON column or a message, what a partner sent."""
+    return _BAD.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+
+
+def json_safe(data: Any) -> Any:
+    """Parsed-JSON-like data with every string (keys too) passed through text_escape:
+    PostgreSQL's jsonb cannot hold \\u0000, and no UTF-8 can hold a lone surrogate."""
+    if isinstance(data, str):
+        return text_escape(data)
+    if isinstance(data, dict):
+        return {json_safe(k): json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(v) for v in data]
+    return data
