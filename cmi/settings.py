@@ -183,6 +183,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cmi.schema_hooks.strip_backend_integer_bounds",
+        "cmi.schema_hooks.document_generic_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "replenishment.models.OrderStatus",
