@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# settings.py has no default SECRET_KEY: the embedded default's verbs use the one
+# `make run` keeps in var/secret_key (an exported SECRET_KEY wins).
+EMBEDDED_KEY = SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python scripts/run_embedded.py --print-key)}"
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench bench-portals migrate clean
@@ -35,22 +38,22 @@ format: install ## apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix .
 
 schema: install ## write the OpenAPI schema file (commit it)
-	$(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
+	$(EMBEDDED_KEY) $(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
 migrate: install ## apply migrations
-	$(BIN)/python manage.py migrate
+	$(EMBEDDED_KEY) $(BIN)/python manage.py migrate
 
 worker: install ## a Celery worker
-	$(BIN)/celery -A cmi worker --loglevel=info
+	$(EMBEDDED_KEY) $(BIN)/celery -A cmi worker --loglevel=info
 
 beat: install ## the Celery scheduler
-	$(BIN)/celery -A cmi beat --loglevel=info
+	$(EMBEDDED_KEY) $(BIN)/celery -A cmi beat --loglevel=info
 
 seed: install ## seed the demo data (safe to run twice)
-	$(BIN)/python manage.py seed_demo
+	$(EMBEDDED_KEY) $(BIN)/python manage.py seed_demo
 
 simulate: install ## drive the demo through the HTTP API as scanners would
-	$(BIN)/python manage.py simulate_scans
+	$(EMBEDDED_KEY) $(BIN)/python manage.py simulate_scans
 
 bench: install ## benchmarks: print figures
 	$(BIN)/python bench/run.py

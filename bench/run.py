@@ -8,12 +8,13 @@ batch sizes) and the replenishment evaluation (bins per second), on a fresh
 database built with the test factories; then the portal pages of a customer with
 10,000 bins (bench/portal_pages.py, on a fresh database of its own).
 
-    .venv/bin/python bench/run.py scans          # one section only: scans or portals
+    .venv/bin/python bench/run.py scans          # one section only: scans, sweep or portals
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -25,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# A throwaway signing key: nothing a benchmark signs outlives its process.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 import django  # noqa: E402
 
@@ -134,13 +137,107 @@ def scans() -> None:
     )
 
 
+def _many_bins(world, count: int) -> list[int]:
+    """``count`` bins of one customer written in bulk (the services' per-bin checks
+    would take longer than what is measured); a shelf per 40 items."""
+    from stocking.models import Location
+
+    cw = world.customers[0]
+    items = world.items
+    shelves = Location.objects.bulk_create(
+        Location(
+            vendor_id=world.vendor.pk,
+            customer_id=cw.customer.pk,
+            site_id=cw.site.pk,
+            parent_id=cw.room.pk,
+            code=f"SW-{n}",
+            path=f"{cw.room.path}x{n}/",
+            depth=cw.room.depth + 1,
+        )
+        for n in range(-(-count // len(items)))
+    )
+    made = Bin.objects.bulk_create(
+        (
+            Bin(
+                vendor_id=world.vendor.pk,
+                customer_id=cw.customer.pk,
+                site_id=cw.site.pk,
+                location_id=shelves[n // len(items)].pk,
+                item_id=items[n % len(items)].pk,
+                label=f"SW{n:07d}",
+                min_qty=10,
+                max_qty=50,
+                pack_multiple=1,
+                on_hand=40,
+            )
+            for n in range(count)
+        ),
+        batch_size=2000,
+    )
+    return [b.pk for b in made]
+
+
+def sweep() -> None:
+    """The sweep over SWEEP_BINS bins (default 20,000): idle (nothing below min), then
+    with every bin below min, against one set-based statement doing the same
+    arithmetic (position, shortfall in whole packs, on-order) on the same rows."""
+    from replenishment.services import sweep_run
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    fresh_database()
+    from tests.factories import vendor_world
+
+    count = int(os.environ.get("SWEEP_BINS", "20000"))
+    world = vendor_world(f"sweep{uuid.uuid4().hex[:4]}", customers=1, items=40)
+    ids = _many_bins(world, count)
+    print(f"database: {connection.vendor}; bins: {len(ids)}")
+
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        idle = sweep_run()
+        took = time.perf_counter() - start
+    print(
+        f"idle sweep: {took * 1000:.1f} ms, {len(ctx.captured_queries)} queries, "
+        f"{idle.candidates} candidates"
+    )
+
+    Bin.objects.filter(pk__in=ids).update(on_hand=0)
+    with transaction.atomic():
+        start = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE stocking_bin SET on_order = on_order + "
+                "((max_qty - on_hand - on_order + pack_multiple - 1) / pack_multiple) * pack_multiple "
+                "WHERE vendor_id = %s AND active AND kanban_quantity IS NULL AND max_qty > 0 "
+                "AND on_hand <= min_qty - on_order",
+                [world.vendor.pk],
+            )
+            baseline_rows = cur.rowcount
+        baseline = time.perf_counter() - start
+        transaction.set_rollback(True)
+
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        full = sweep_run()
+        took = time.perf_counter() - start
+    rate, base_rate = full.bins_ordered / took, baseline_rows / baseline
+    print(
+        f"sweep, all {full.candidates} below min: {took:.2f} s, {rate:,.0f} bins/s, "
+        f"{len(ctx.captured_queries)} queries, {len(full.orders)} orders"
+    )
+    print(
+        f"one set-based statement, same rows: {baseline * 1000:.1f} ms, {base_rate:,.0f} bins/s; "
+        f"ratio {rate / base_rate:.2f}"
+    )
+
+
 def portals() -> None:
     from bench import portal_pages
 
     portal_pages.main()
 
 
-SECTIONS = {"scans": scans, "portals": portals}
+SECTIONS = {"scans": scans, "sweep": sweep, "portals": portals}
 
 
 def main(names: list[str]) -> None:
@@ -155,4 +252,7 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from cmi import rls
+
+    with rls.system():  # the bench builds and checks data of many vendors
+        main(sys.argv[1:])

@@ -1,52 +1,37 @@
-"""Refusing an oversized body under /api/ before anything reads it.
-
-Django raises RequestDataTooBig only when a form body is read through request.POST or
-request.body; DRF's JSON parser reads the stream itself and would take any size. Here
-the declared length is checked against the view's limit (`max_body_bytes` on the view
-class, DATA_UPLOAD_MAX_MEMORY_SIZE otherwise), so every API endpoint answers the same
-413 in the API's error shape.
-"""
+"""Each request runs for no vendor until its scope is resolved (cmi/rls.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from django.urls import reverse
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-
-from cmi.errors import error_body
-
-BODY_TOO_LARGE = "body_too_large"
+from cmi import rls
 
 
-def body_too_large(limit: int | None) -> JsonResponse:
-    size = f" ({limit} bytes)" if limit else ""
-    return JsonResponse(
-        error_body(BODY_TOO_LARGE, f"The request body is larger than this endpoint takes{size}."),
-        status=413,
-    )
+class TenantMiddleware:
+    """A request starts with no vendor: tenant tables show nothing until the scope
+    resolver (`cmi.tenancy`) sets the vendor of the signed-in principal. The previous
+    state is restored when the request ends, so nothing carries to the next one.
 
+    The admin site is the operators' tool across vendors: a superuser there works in
+    system mode. Anyone else there sees no tenant rows.
+    """
 
-def body_limit(view_func: Callable) -> int | None:
-    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
-    return getattr(view_class, "max_body_bytes", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-
-
-class ApiBodyLimitMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response) -> None:
         self.get_response = get_response
+        self.admin_prefix = None
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        if not request.path.startswith("/api/"):
-            return None
-        limit = body_limit(view_func)
+    def __call__(self, request):
+        token = rls.activate(rls.NOBODY)
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if limit is not None and length > limit:
-            return body_too_large(limit)
+            return self.get_response(request)
+        finally:
+            rls.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if self.admin_prefix is None:
+            self.admin_prefix = reverse("admin:index")
+        if request.path.startswith(self.admin_prefix):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_active and user.is_superuser:
+                rls.activate(rls.SYSTEM)  # undone with the request's own token
         return None

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,9 +20,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env(
-    "SECRET_KEY", default="insecure-embedded-default-key-change-me-in-production-0123456789"
-)
+# No default: a process without SECRET_KEY refuses to start (web, worker, beat and
+# manage.py all import these settings). `make run` makes a random key in var/ and
+# passes it in the environment; the tests get theirs from pytest-env (pyproject.toml).
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY.strip():
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set the SECRET_KEY environment variable to 50 or more random "
+        "characters (python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+        "`make run` keeps one for the embedded default in var/secret_key."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -33,6 +43,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "cmi",
     "catalog",
@@ -45,10 +57,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Each request starts with no vendor; the resolved scope sets one (cmi/rls.py).
+    "cmi.middleware.TenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before anything reads the body: an oversized one is a JSON 413 under /api/.
-    "cmi.middleware.ApiBodyLimitMiddleware",
+    "cmi.body_limits.ApiBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -88,6 +103,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": env("TEST_SQLITE_PATH", default=str(VAR_DIR / "test.sqlite3"))
     }
 else:
+    # The app role and the tenant of each piece of work (cmi/rls.py).
+    DATABASES["default"]["ENGINE"] = "cmi.dbbackends.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -141,13 +158,42 @@ SECURE_SSL_REDIRECT = env.bool(
 )
 SESSION_COOKIE_SECURE = env.bool("SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("SECURE", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# HSTS comes with SECURE (a year, subdomains, preload: what `check --deploy` asks for);
+# SECURE_HSTS_SECONDS=0 turns it off for a site that cannot commit to HTTPS yet.
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=31_536_000 if env.bool("SECURE", default=False) else 0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- production posture: CSP, the favicon, password-reset limits ---
+# Content-Security-Policy on every response (django-csp): scripts and styles only from
+# our own static files, no inline script or style, no third-party origin. htmx is
+# configured by a <meta> tag (no eval, no injected <style>), the API docs use
+# drf-spectacular's split Swagger view with the assets of drf-spectacular-sidecar.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],  # Swagger UI's icons are data: URIs in its CSS
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    },
+}
+# Files served at the site's root by WhiteNoise: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "portals" / "root"
+# Password reset mails: per submitted address and per client address, within a window
+# (cmi/ratelimit.py). Fails closed when the cache cannot count: see that module.
+PASSWORD_RESET_LIMITS = {"address": (3, 3600), "client": (20, 3600)}
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
@@ -178,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CMI platform API",
     "DESCRIPTION": "Customer-managed inventory: scanners post scans, orders come out.",
     "VERSION": "1.0.0",
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN, and no
+    # call to the public validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "/favicon.ico",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

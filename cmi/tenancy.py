@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from cmi import rls
 from cmi.authentication import MachinePrincipal
 from cmi.models import ErpKey, Membership, Role
 from cmi.scoping import Scope
 
 
 def scope_for_user(user) -> Scope | None:
+    """The scope of a signed-in person. Resolving reads the membership across vendors
+    (the vendor is what is being found out); the caller then runs for it."""
+    with rls.system():
+        return _scope_for_user(user)
+
+
+def scope_enter(scope: Scope | None) -> Scope | None:
+    """Run the rest of this request for the scope's vendor (row-level security).
+
+    The request's TenantMiddleware restores the previous state when it ends."""
+    if scope is not None:
+        rls.activate(rls.Tenant(vendor_id=scope.vendor_id))
+    return scope
+
+
+def _scope_for_user(user) -> Scope | None:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     try:
@@ -52,4 +69,4 @@ def scope_for_request(request) -> Scope | None:
     else:
         scope = scope_for_user(user)
     request._cmi_scope = scope
-    return scope
+    return scope_enter(scope)

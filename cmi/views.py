@@ -5,7 +5,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
 from cmi.errors import error_body, json_not_found, json_server_error
-from cmi.middleware import body_too_large
+from cmi.body_limits import body_too_large
 
 
 def bad_request(request, exception=None) -> HttpResponse:

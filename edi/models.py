@@ -235,6 +235,7 @@ class Shipment(models.Model):
 
 
 class ShipmentLine(models.Model):
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
     quantity = models.PositiveIntegerField()
@@ -272,6 +273,7 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """One IT1 as invoiced; `line` is the order line it was matched to, if any."""
 
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     line = models.ForeignKey(
         OrderLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

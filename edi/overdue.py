@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from cmi.scoping import Scope
 from edi.models import Direction, Document, OrderEdiState, Shipment, TradingPartner
-from replenishment.models import OUTSTANDING, Order, OrderStatus
+from replenishment.models import IN_TRANSIT, OUTSTANDING, Order, OrderStatus
 
 FLAGGED = Q(overdue_997=True) | Q(overdue_855=True) | Q(overdue_receipt=True)
 BATCH = 500
@@ -95,7 +95,7 @@ def flags_compute(
         and first <= now - dt.timedelta(hours=partner.hours_855)
     )
     late_receipt = (
-        status == OrderStatus.SHIPPED
+        status in IN_TRANSIT
         and shipped is not None
         and shipped <= now - dt.timedelta(days=partner.days_receipt)
     )

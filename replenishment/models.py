@@ -17,6 +17,7 @@ class OrderStatus(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     RELEASED = "released", "Released"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
     SHIPPED = "shipped", "Shipped"
     RECEIVED = "received", "Received"
     CANCELLED = "cancelled", "Cancelled"
@@ -25,7 +26,14 @@ class OrderStatus(models.TextChoices):
 # Lines still collect on these: at most one such order per site.
 COLLECTING = (OrderStatus.DRAFT, OrderStatus.AWAITING_APPROVAL)
 # Sent to the vendor and not yet closed: receipts count against these.
-OUTSTANDING = (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED, OrderStatus.SHIPPED)
+OUTSTANDING = (
+    OrderStatus.RELEASED,
+    OrderStatus.ACKNOWLEDGED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+)
+# Goods on their way (a ship notice came): received goods close them.
+IN_TRANSIT = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED)
 OPEN = COLLECTING + OUTSTANDING
 
 
@@ -126,6 +134,8 @@ class OrderEventKind(models.TextChoices):
     RECEIVED = "received", "Received"
     CANCELLED = "cancelled", "Cancelled"
     STATUS = "status", "Status changed"
+    BACKORDERED = "backordered", "Backordered"
+    INVOICED = "invoiced", "Invoiced"
 
 
 class OrderEvent(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stocking.models import reorder_point_reached
+
 
 def round_up_to_packs(quantity: int, pack_multiple: int) -> int:
     """Whole packs, at least one."""
@@ -14,7 +16,8 @@ def shortfall(
     *, on_hand: int, on_order: int, min_qty: int, max_qty: int, pack_multiple: int
 ) -> int:
     """What to order for a min/max bin: nothing above min, else back up to max in packs."""
-    position = on_hand + on_order
-    if max_qty <= 0 or position > min_qty:
+    if not reorder_point_reached(
+        on_hand=on_hand, on_order=on_order, min_qty=min_qty, max_qty=max_qty
+    ):
         return 0
-    return round_up_to_packs(max_qty - position, pack_multiple)
+    return round_up_to_packs(max_qty - on_hand - on_order, pack_multiple)

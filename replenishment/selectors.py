@@ -91,3 +91,18 @@ def customer_health_list(*, scope: Scope) -> QuerySet[Customer]:
         # Sent to the vendor and not acknowledged yet (no 855 applied).
         unacknowledged=orders_in(OrderStatus.RELEASED),
     )
+
+
+def order_lines_by_order(*, scope: Scope, order_ids: list[int]) -> dict[int, list[OrderLine]]:
+    """The scope's orders' lines with their items, by order, in line order (every id
+    asked for is a key). Unlocked: for matching a partner's document to lines before
+    a service takes the locks."""
+    out: dict[int, list[OrderLine]] = {pk: [] for pk in order_ids}
+    for line in (
+        OrderLine.objects.for_scope(scope)
+        .filter(order_id__in=order_ids)
+        .select_related("item")
+        .order_by("order_id", "line_number")
+    ):
+        out[line.order_id].append(line)
+    return out

@@ -10,17 +10,23 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
 
-from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db import DatabaseError, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
+from cmi import rls
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
+from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from replenishment.models import (
     COLLECTING,
+    IN_TRANSIT,
     OUTSTANDING,
     Order,
     OrderEvent,
@@ -29,7 +35,7 @@ from replenishment.models import (
     OrderStatus,
 )
 from replenishment.rules import shortfall
-from stocking.models import Bin, ScanEvent, Site
+from stocking.models import AT_REORDER_POINT, Bin, ScanEvent, Site
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +45,15 @@ CANCELLABLE = (
     OrderStatus.RELEASED,
     OrderStatus.ACKNOWLEDGED,
 )
+# The vendor may acknowledge (and change, or refuse) an order it has not shipped yet.
+ACKNOWLEDGEABLE = (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED)
+# Goods can be scanned in before the ship notice arrives, so a received order still ships.
+SHIPPABLE = (*OUTSTANDING, OrderStatus.RECEIVED)
 
 
 # --- evaluation ---------------------------------------------------------------
 
 
-@transaction.atomic
 def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     """Order what the bins are short of; return the ids of orders that got lines.
 
@@ -52,9 +61,15 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
     lock, and what it orders goes into on-order in the same transaction, so a second
     evaluation sees the position already covered.
     """
+    return _evaluate(vendor_id=vendor_id, bin_ids=bin_ids)[0]
+
+
+@transaction.atomic
+def _evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> tuple[list[int], int]:
+    """(ids of orders that got lines, how many bins got a line)."""
     ids = sorted(set(bin_ids))
     if not ids:
-        return []
+        return [], 0
     site_ids = sorted(
         set(Bin.objects.filter(vendor_id=vendor_id, pk__in=ids).values_list("site_id", flat=True))
     )
@@ -93,16 +108,16 @@ def bins_evaluate(*, vendor_id: int, bin_ids: Iterable[int]) -> list[int]:
         if quantity > 0 and b.item.active:
             needs[b.pk] = quantity
     if not needs:
-        return []
+        return [], 0
     by_pk = {b.pk: b for b in bins}
     orders = _collecting_orders(vendor_id=vendor_id, bins=[by_pk[pk] for pk in needs])
     _lines_add(vendor_id=vendor_id, orders=orders, needs=needs, bins=by_pk)
     done = [e for pk in needs for e in pending.get(pk, ())]
     if done:
         ScanEvent.objects.filter(pk__in=done).update(kanban_pending=False)
-    Bin.objects.bulk_update([by_pk[pk] for pk in needs], ["on_order"])
+    rows_update(Bin, [by_pk[pk] for pk in needs], ["on_order"])
     _after_lines(vendor_id=vendor_id, orders=list(orders.values()))
-    return sorted(o.pk for o in orders.values())
+    return sorted(o.pk for o in orders.values()), len(needs)
 
 
 def _collecting_orders(*, vendor_id: int, bins: list[Bin]) -> dict[int, Order]:
@@ -188,10 +203,8 @@ def _lines_add(
         now = timezone.now()
         for line in grown:
             line.updated_at = now  # bulk_update does not apply auto_now
-        OrderLine.objects.bulk_update(
-            grown, ["quantity_ordered", "quantity_proposed", "updated_at"]
-        )
-    for line in OrderLine.objects.bulk_create(new_lines):
+        rows_update(OrderLine, grown, ["quantity_ordered", "quantity_proposed", "updated_at"])
+    for line in rows_insert(OrderLine, new_lines):
         events.append(
             OrderEvent(
                 vendor_id=vendor_id,
@@ -201,7 +214,7 @@ def _lines_add(
                 new_value=str(line.quantity_ordered),
             )
         )
-    OrderEvent.objects.bulk_create(events)
+    rows_insert(OrderEvent, events)
 
 
 def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
@@ -264,8 +277,10 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
         order.requested_delivery_date = local_today + dt.timedelta(
             days=lead_times.get(order.pk) or 0
         )
-    Order.objects.bulk_update(
-        orders, ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"]
+    rows_update(
+        Order,
+        orders,
+        ["po_number", "status", "released_at", "updated_at", "requested_delivery_date"],
     )
     OrderEvent.objects.bulk_create(
         [
@@ -334,23 +349,57 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
 # --- approval and cancellation ---------------------------------------------------
 
 
-def _order_locked(*, scope: Scope, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
-    """Take site, bins, order in the house lock order; 404 outside the scope."""
-    found = (
-        Order.objects.for_scope(scope).filter(pk=order_id).values_list("site_id", flat=True).first()
+def _orders_locked(
+    *, scope: Scope, order_ids: Iterable[int]
+) -> tuple[dict[int, Order], dict[int, list[OrderLine]], dict[int, Bin]]:
+    """Take sites, bins, orders in the house lock order; only the scope's orders.
+
+    Returns the orders found (an id outside the scope is simply absent), their lines
+    by order (items loaded) and the locked bins of those lines.
+    """
+    ids = sorted(
+        set(
+            Order.objects.for_scope(scope)
+            .filter(pk__in=set(order_ids))
+            .values_list("pk", flat=True)
+        )
     )
-    if found is None:
-        raise ApiError("not_found", "Not found.", status_code=404)
-    Site.objects.select_for_update().filter(pk=found).values_list("pk", flat=True).first()
-    bin_ids = list(OrderLine.objects.filter(order_id=order_id).values_list("bin_id", flat=True))
+    if not ids:
+        return {}, {}, {}
+    site_ids = sorted(set(Order.objects.filter(pk__in=ids).values_list("site_id", flat=True)))
+    list(
+        Site.objects.select_for_update()
+        .filter(pk__in=site_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    bin_ids = sorted(
+        set(OrderLine.objects.filter(order_id__in=ids).values_list("bin_id", flat=True))
+    )
     bins = {b.pk: b for b in Bin.objects.select_for_update().filter(pk__in=bin_ids).order_by("pk")}
-    order = (
-        Order.objects.select_for_update(of=("self",))
+    orders = {
+        o.pk: o
+        for o in Order.objects.select_for_update(of=("self",))
         .select_related("customer", "vendor")
-        .get(pk=order_id)
-    )
-    lines = list(OrderLine.objects.filter(order_id=order_id).order_by("line_number"))
-    return order, lines, bins
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in ids}
+    for line in (
+        OrderLine.objects.filter(order_id__in=ids)
+        .select_related("item")
+        .order_by("order_id", "line_number")
+    ):
+        lines[line.order_id].append(line)
+    return orders, lines, bins
+
+
+def _order_locked(*, scope: Scope, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
+    """One order and its lines and bins, locked; 404 outside the scope."""
+    orders, lines, bins = _orders_locked(scope=scope, order_ids=[order_id])
+    if order_id not in orders:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    return orders[order_id], lines[order_id], bins
 
 
 @transaction.atomic
@@ -432,23 +481,332 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str = "", rejected: boo
             "invalid_state",
             f"An order that is {order.status} cannot be {'rejected' if rejected else 'cancelled'}.",
         )
+    _order_close_cancelled(
+        order=order,
+        lines=lines,
+        bins=bins,
+        reason=reason,
+        event=OrderEvent(
+            vendor_id=order.vendor_id,
+            order_id=order.pk,
+            user_id=scope.user_id,
+            kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
+            note=reason[:200],
+        ),
+    )
+    return order
+
+
+def _order_close_cancelled(
+    *, order: Order, lines: list[OrderLine], bins: dict[int, Bin], reason: str, event: OrderEvent
+) -> None:
+    """The one way an order ends cancelled: open quantities leave on-order, the event
+    says why, and an ERP that had the order gets a cancel 850. The caller holds the locks."""
+    changed = []
     for line in lines:
-        bins[line.bin_id].on_order = max(bins[line.bin_id].on_order - line.quantity_open, 0)
-    Bin.objects.bulk_update(list(bins.values()), ["on_order"])
+        found = bins[line.bin_id]
+        if line.quantity_open:
+            found.on_order = max(found.on_order - line.quantity_open, 0)
+            changed.append(found)
+    if changed:
+        Bin.objects.bulk_update(changed, ["on_order"])
     order.status = OrderStatus.CANCELLED
     order.closed_at = timezone.now()
     order.cancel_reason = reason[:200]
     order.save(update_fields=["status", "closed_at", "cancel_reason", "updated_at"])
-    OrderEvent.objects.create(
-        vendor_id=order.vendor_id,
-        order_id=order.pk,
-        user_id=scope.user_id,
-        kind=OrderEventKind.REJECTED if rejected else OrderEventKind.CANCELLED,
-        note=reason[:200],
-    )
+    event.save()
     if order.po_number:  # the ERP has it: tell it
         for hook in CANCEL_HOOKS:
             hook(vendor_id=order.vendor_id, order_ids=[order.pk])
+
+
+# --- the vendor's answers: acknowledgment, backorders, shipments, invoices -----------
+
+
+class Refused(Conflict):
+    """A service refused one item of a caller's request; `ref` is the caller's own
+    handle for that item (an EDI segment position), so it can point at it."""
+
+    def __init__(self, code: str, detail: str, *, ref: object = None) -> None:
+        super().__init__(code, detail)
+        self.ref = ref
+
+
+class AnswerKind(StrEnum):
+    QUANTITY = "quantity"  # the vendor changed (or cut, at 0) the ordered quantity
+    PRICE = "price"  # the vendor re-priced the line
+    BACKORDER = "backorder"  # some of it comes later
+    SUBSTITUTE = "substitute"  # another item comes instead
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """What the vendor said about one line, in the order it said it.
+
+    `note` goes with every event the answer causes (e.g. "855 IQ"); `text` is the
+    backordered quantity or the substitute's id; `ref` is echoed by a Refused.
+    """
+
+    line_id: int
+    kind: AnswerKind
+    note: str
+    quantity: int = 0
+    unit_price: Decimal = Decimal(0)
+    text: str = ""
+    ref: object = None
+
+
+def _event(order: Order, kind: str, *, line=None, old="", new="", note="") -> OrderEvent:
+    return OrderEvent(
+        vendor_id=order.vendor_id,
+        order_id=order.pk,
+        line_id=line.pk if line is not None else None,
+        kind=kind,
+        old_value=str(old)[:64],
+        new_value=str(new)[:64],
+        note=note[:200],
+    )
+
+
+@transaction.atomic
+def order_acknowledge(
+    *,
+    scope: Scope,
+    order_id: int,
+    answers: Sequence[LineAnswer] = (),
+    delivery_date: dt.date | None = None,
+    source: str,
+    code: str,
+    refused: bool = False,
+) -> Order:
+    """The vendor's acknowledgment: line changes, backorders, a new delivery date.
+
+    `source` names the document ("855") and `code` its acknowledgment type ("AC");
+    the events carry them so the customer sees what caused each change.
+
+    Every change to an ordered quantity moves the bin's on-order by the change in
+    what is still open, with an order event. When the vendor refuses the order
+    (`refused`) or cuts every line to zero, the order is cancelled as it stood, so
+    the cancel 850 that goes back names what was refused. A 404 outside the scope;
+    Refused (409) when the order is past acknowledging or a quantity is below what
+    was already received, and then nothing is written.
+    """
+    note = f"{source} {code}"
+    order, lines, bins = _order_locked(scope=scope, order_id=order_id)
+    if order.status not in ACKNOWLEDGEABLE:
+        raise Refused(
+            "invalid_state",
+            f"order {order.po_number or order.pk} is {order.status}; only a released or "
+            "acknowledged order takes an acknowledgment",
+        )
+    by_pk = {line.pk: line for line in lines}
+    unknown = [a for a in answers if a.line_id not in by_pk]
+    if unknown:
+        raise Refused(
+            "unknown_line", f"order {order.pk} has no line {unknown[0].line_id}", ref=unknown[0].ref
+        )
+    wanted = {line.pk: line.quantity_ordered for line in lines}
+    for answer in answers:
+        if answer.kind == AnswerKind.QUANTITY:
+            wanted[answer.line_id] = answer.quantity
+    if refused or (lines and not any(wanted.values())):
+        events = [
+            _event(order, OrderEventKind.STATUS, line=by_pk[a.line_id], new=a.quantity, note=a.note)
+            for a in answers
+            if a.kind == AnswerKind.QUANTITY and a.quantity != by_pk[a.line_id].quantity_ordered
+        ]
+        OrderEvent.objects.bulk_create(events)
+        _order_close_cancelled(
+            order=order,
+            lines=lines,
+            bins=bins,
+            reason=f"Rejected by the vendor ({note})",
+            event=_event(
+                order,
+                OrderEventKind.CANCELLED,
+                old=order.status,
+                new=OrderStatus.CANCELLED,
+                note=f"{note}: rejected by the vendor",
+            ),
+        )
+        return order
+
+    events: list[OrderEvent] = []
+    changed_lines: dict[int, OrderLine] = {}
+    changed_bins: dict[int, Bin] = {}
+    for answer in answers:
+        line = by_pk[answer.line_id]
+        if answer.kind == AnswerKind.QUANTITY:
+            if answer.quantity == line.quantity_ordered:
+                continue
+            if 0 < answer.quantity < line.quantity_received:
+                raise Refused(
+                    "quantity_below_received",
+                    f"line {line.line_number}: {answer.quantity} is less than the "
+                    f"{line.quantity_received} already received",
+                    ref=answer.ref,
+                )
+            before_open, old = line.quantity_open, line.quantity_ordered
+            line.quantity_ordered = answer.quantity
+            found = bins[line.bin_id]
+            # Only the open part of a line is on order: received goods already left it.
+            found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
+            changed_bins[found.pk] = found
+            changed_lines[line.pk] = line
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.QUANTITY_CHANGED,
+                    line=line,
+                    old=old,
+                    new=answer.quantity,
+                    note=answer.note,
+                )
+            )
+        elif answer.kind == AnswerKind.PRICE:
+            price = answer.unit_price.quantize(Decimal("0.0001"))
+            if price == line.unit_price:
+                continue
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.STATUS,
+                    line=line,
+                    old=f"{line.unit_price:f}",
+                    new=f"{price:f}",
+                    note=answer.note,
+                )
+            )
+            line.unit_price = price
+            changed_lines[line.pk] = line
+        elif answer.kind == AnswerKind.BACKORDER:
+            events.append(
+                _event(
+                    order, OrderEventKind.BACKORDERED, line=line, new=answer.text, note=answer.note
+                )
+            )
+        elif answer.kind == AnswerKind.SUBSTITUTE:
+            events.append(
+                _event(
+                    order,
+                    OrderEventKind.STATUS,
+                    line=line,
+                    old=line.item.sku,
+                    new=answer.text,
+                    note=answer.note,
+                )
+            )
+
+    fields = ["updated_at"]
+    if delivery_date and delivery_date != order.requested_delivery_date:
+        old_date = order.requested_delivery_date
+        events.append(
+            _event(
+                order,
+                OrderEventKind.STATUS,
+                old=old_date.isoformat() if old_date else "",
+                new=delivery_date.isoformat(),
+                note=f"{source} delivery date",
+            )
+        )
+        order.requested_delivery_date = delivery_date
+        fields.append("requested_delivery_date")
+    if order.status == OrderStatus.RELEASED:
+        events.append(
+            _event(
+                order,
+                OrderEventKind.STATUS,
+                old=order.status,
+                new=OrderStatus.ACKNOWLEDGED,
+                note=note,
+            )
+        )
+        order.status = OrderStatus.ACKNOWLEDGED
+        fields.append("status")
+    if changed_lines:
+        now = timezone.now()
+        for line in changed_lines.values():
+            line.updated_at = now  # bulk_update does not apply auto_now
+        OrderLine.objects.bulk_update(
+            list(changed_lines.values()), ["quantity_ordered", "unit_price", "updated_at"]
+        )
+    if changed_bins:
+        Bin.objects.bulk_update([changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
+    order.save(update_fields=fields)
+    OrderEvent.objects.bulk_create(events)
+    return order
+
+
+@transaction.atomic
+def orders_ship(
+    *, scope: Scope, shipped: Mapping[int, Mapping[int, int]], note: str
+) -> dict[int, Order]:
+    """Goods left the vendor: {order id: {line id: quantity}} grow the lines' shipped
+    quantities. An order with every line shipped (or already received) is shipped;
+    one with something still to come is partially shipped. A received order stays
+    received: goods may be scanned in before the notice arrives.
+
+    Refused (409, `ref` = the order id) when an order cannot ship or a line is not
+    the order's; a 404 for an order outside the scope. Nothing is written then.
+    """
+    orders, lines_of, _ = _orders_locked(scope=scope, order_ids=list(shipped))
+    missing = sorted(set(shipped) - orders.keys())
+    if missing:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    now = timezone.now()
+    changed: list[OrderLine] = []
+    events: list[OrderEvent] = []
+    for order_id in sorted(shipped):
+        order = orders[order_id]
+        if order.status not in SHIPPABLE:
+            raise Refused(
+                "invalid_state",
+                f"order {order.po_number or order.pk} is {order.status}; it cannot ship",
+                ref=order_id,
+            )
+        by_pk = {line.pk: line for line in lines_of[order_id]}
+        for line_id, quantity in shipped[order_id].items():
+            line = by_pk.get(line_id)
+            if line is None:
+                raise Refused(
+                    "unknown_line", f"order {order.pk} has no line {line_id}", ref=order_id
+                )
+            if quantity:
+                line.quantity_shipped += quantity
+                line.updated_at = now
+                changed.append(line)
+        if order.status in (*ACKNOWLEDGEABLE, *IN_TRANSIT):
+            complete = all(
+                max(line.quantity_shipped, line.quantity_received) >= line.quantity_ordered
+                for line in lines_of[order_id]
+            )
+            status = OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED
+            if status != order.status:
+                events.append(
+                    _event(order, OrderEventKind.STATUS, old=order.status, new=status, note=note)
+                )
+                order.status = status
+        order.updated_at = now
+    if changed:
+        OrderLine.objects.bulk_update(changed, ["quantity_shipped", "updated_at"])
+    Order.objects.bulk_update(list(orders.values()), ["status", "updated_at"])
+    OrderEvent.objects.bulk_create(events)
+    return orders
+
+
+@transaction.atomic
+def order_invoice(*, scope: Scope, order_id: int, number: str, note: str) -> Order:
+    """The vendor invoiced the order: an event in its history (the invoice's own rows
+    belong to whoever received it). Quantities and on-order do not change."""
+    order = (
+        Order.objects.for_scope(scope).select_for_update(of=("self",)).filter(pk=order_id).first()
+    )
+    if order is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    if order.status in COLLECTING:
+        raise Refused("invalid_state", f"order {order.pk} is {order.status}; it was never sent")
+    order.save(update_fields=["updated_at"])
+    _event(order, OrderEventKind.INVOICED, new=number, note=note).save()
     return order
 
 
@@ -537,15 +895,60 @@ def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+SWEEP_CHUNK = 200
+
+
+@dataclass
+class SweepResult:
+    candidates: int = 0
+    bins_ordered: int = 0
+    orders: set[int] = field(default_factory=set)
+    failed_chunks: int = 0
+
+
+def sweep_run(*, vendor_id: int | None = None, chunk: int = SWEEP_CHUNK) -> SweepResult:
+    """The sweep: every bin that needs an order, whatever messages were lost, evaluated
+    here in chunks (one transaction each, so one failure costs one chunk, retried by the
+    next sweep). The beat task and ``manage.py replenish_sweep`` both run this."""
+    result = SweepResult()
+    with rls.system():  # finding the candidates spans vendors; each is evaluated as itself
+        candidates = sweep_candidates(vendor_id=vendor_id)
+    for vendor, bin_ids in candidates.items():
+        result.candidates += len(bin_ids)
+        for start in range(0, len(bin_ids), chunk):
+            try:
+                with rls.vendor(vendor):
+                    order_ids, ordered = _evaluate(
+                        vendor_id=vendor, bin_ids=bin_ids[start : start + chunk]
+                    )
+            except DatabaseError:
+                result.failed_chunks += 1
+                log.exception(
+                    "sweep of vendor %s failed at chunk %s; the next sweep retries", vendor, start
+                )
+                continue
+            result.orders.update(order_ids)
+            result.bins_ordered += ordered
+    return result
+
+
 def sweep_candidates(*, vendor_id: int | None = None) -> dict[int, list[int]]:
-    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}."""
-    qs = Bin.objects.filter(active=True).filter(
-        Q(kanban_quantity__isnull=True, max_qty__gt=0, on_hand__lte=F("min_qty") - F("on_order"))
-        | Q(kanban_quantity__isnull=False, scan_events__kanban_pending=True)
+    """Bins at or below their reorder point, or with kanban cards waiting: {vendor: [bin ids]}.
+
+    Two queries, each served by a partial index (``bin_at_reorder`` and
+    ``scan_kanban_pending``), so the cost follows the candidates, not the bins.
+    """
+    at_min = Bin.objects.filter(AT_REORDER_POINT, active=True)
+    carded = Bin.objects.filter(
+        active=True,
+        kanban_quantity__isnull=False,
+        pk__in=ScanEvent.objects.filter(kanban_pending=True).values("bin_id"),
     )
     if vendor_id is not None:
-        qs = qs.filter(vendor_id=vendor_id)
-    out: dict[int, list[int]] = defaultdict(list)
-    for vendor, pk in qs.values_list("vendor_id", "pk").distinct().order_by("vendor_id", "pk"):
-        out[vendor].append(pk)
-    return dict(out)
+        at_min = at_min.filter(vendor_id=vendor_id)
+        carded = carded.filter(vendor_id=vendor_id)
+    out: dict[int, set[int]] = defaultdict(set)
+    for qs in (at_min, carded):
+        for vendor, pk in qs.order_by().values_list("vendor_id", "pk"):
+            out[vendor].add(pk)
+    return {vendor: sorted(out[vendor]) for vendor in sorted(out)}

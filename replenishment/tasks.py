@@ -7,11 +7,10 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
+from cmi import rls
 from replenishment import services
 
 log = logging.getLogger(__name__)
-
-SWEEP_CHUNK = 200
 
 
 @shared_task(
@@ -24,30 +23,17 @@ SWEEP_CHUNK = 200
     soft_time_limit=50,
 )
 def evaluate_bins(vendor_id: int, bin_ids: list[int]) -> list[int]:
-    return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
+    with rls.vendor(vendor_id):
+        return services.bins_evaluate(vendor_id=vendor_id, bin_ids=bin_ids)
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
 def sweep_bins() -> int:
     """Find every bin that needs an order, whatever messages were lost, and evaluate it here."""
-    orders = 0
-    for vendor_id, bin_ids in services.sweep_candidates().items():
-        for start in range(0, len(bin_ids), SWEEP_CHUNK):
-            try:
-                orders += len(
-                    services.bins_evaluate(
-                        vendor_id=vendor_id, bin_ids=bin_ids[start : start + SWEEP_CHUNK]
-                    )
-                )
-            except DatabaseError:
-                log.exception(
-                    "sweep of vendor %s failed at chunk %s; the next sweep retries",
-                    vendor_id,
-                    start,
-                )
-    return orders
+    return len(services.sweep_run().orders)
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
 def release_due_orders() -> int:
-    return len(services.orders_release_due())
+    with rls.system():  # the cutoffs of every vendor's customers
+        return len(services.orders_release_due())

@@ -2,6 +2,11 @@
 
 Migrates the SQLite file, seeds the demo, then runs the web server (gunicorn), a
 Celery worker and beat on kombu's filesystem broker, until Ctrl-C.
+
+settings.py has no default SECRET_KEY. This is the one place that makes one: a random
+key kept in var/secret_key (readable by the owner only) and passed to every process in
+the environment; a SECRET_KEY already in the environment wins. `--print-key` prints it,
+for the Makefile's other embedded verbs (worker, beat, seed, ...).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,6 +23,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+KEY_FILE = ROOT / "var" / "secret_key"
+
+
+def embedded_secret_key() -> str:
+    """The embedded default's signing key, made on first use and kept in var/."""
+    if KEY_FILE.is_file():
+        key = KEY_FILE.read_text().strip()
+        if key:
+            return key
+    KEY_FILE.parent.mkdir(exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    # Created owner-only from the start, never world-readable for a moment.
+    fd = os.open(KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
 
 
 def manage(*args: str, capture: bool = False) -> str:
@@ -57,9 +81,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--print-key", action="store_true", help="print the key and exit")
     args = parser.parse_args()
+    if args.print_key:
+        print(embedded_secret_key())
+        return 0
     os.chdir(ROOT)
     (ROOT / "var").mkdir(exist_ok=True)
+    if not os.environ.get("SECRET_KEY", "").strip():
+        os.environ["SECRET_KEY"] = embedded_secret_key()  # inherited by every process below
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
     demo = json.loads(manage("seed_demo", "--json", capture=True))

@@ -102,6 +102,17 @@ class ScannerDevice(SecretToken):
         return self.is_active and heard < now - SILENT_AFTER
 
 
+def reorder_point_reached(*, on_hand: int, on_order: int, min_qty: int, max_qty: int) -> bool:
+    """The one trigger of the min/max rule: position at or below min, and a max to fill to."""
+    return max_qty > 0 and on_hand + on_order <= min_qty
+
+
+# The same trigger as a query: min/max bins (no kanban quantity) at their reorder point.
+AT_REORDER_POINT = Q(
+    kanban_quantity__isnull=True, max_qty__gt=0, on_hand__lte=F("min_qty") - F("on_order")
+)
+
+
 class Bin(models.Model):
     """One item stocked at one location: what scans land on and orders replenish."""
 
@@ -150,6 +161,9 @@ class Bin(models.Model):
             models.Index(fields=["vendor", "customer", "location"]),
             models.Index(fields=["vendor", "item"]),
             models.Index(fields=["vendor", "customer", "on_hand"]),
+            # the sweep's candidates: small (only bins at their reorder point), so an
+            # idle sweep over a million bins reads a handful of index pages
+            models.Index(fields=["vendor"], condition=AT_REORDER_POINT, name="bin_at_reorder"),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +172,13 @@ class Bin(models.Model):
     @property
     def position(self) -> int:
         return self.on_hand + self.on_order
+
+    @property
+    def at_reorder_point(self) -> bool:
+        """A min/max bin whose position has reached its min: the reorder rule's trigger."""
+        return reorder_point_reached(
+            on_hand=self.on_hand, on_order=self.on_order, min_qty=self.min_qty, max_qty=self.max_qty
+        )
 
 
 class MovementKind(models.TextChoices):
@@ -196,8 +217,10 @@ class ScanEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
+            # A scanner's event id is its customer's: another customer may reuse it.
             models.UniqueConstraint(
-                fields=["vendor", "event_id"], name="scan_event_id_unique_per_vendor"
+                fields=["vendor", "customer", "event_id"],
+                name="scan_event_id_unique_per_customer",
             )
         ]
         indexes = [

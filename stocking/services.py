@@ -10,8 +10,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
@@ -21,6 +23,7 @@ from stocking.scans import ScanInput, ScanRejected, raw_event_id, scan_parse
 log = logging.getLogger(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+LAST_SEEN_EVERY = dt.timedelta(minutes=1)
 
 
 @dataclass
@@ -70,8 +73,8 @@ def scan_batch_ingest(
 ) -> ScanBatchResult:
     """Judge each event alone, store the good ones, apply them per bin in time order.
 
-    The query count does not depend on the number of events. Idempotent per vendor:
-    an event id stored before (or earlier in the batch) is a duplicate and changes
+    The query count does not depend on the number of events. Idempotent per customer:
+    an event id stored for the bin's customer before (or earlier in the batch) is a duplicate and changes
     nothing, also when the same batch is posted twice at the same moment.
     """
     now = now or timezone.now()
@@ -136,7 +139,11 @@ def _store(
     now: dt.datetime,
 ) -> set[int]:
     if scope.device_id is not None:
-        ScannerDevice.objects.filter(pk=scope.device_id).update(last_seen_at=now)
+        # At most once a minute: this row is shared by every post of the device, and
+        # writing it on each would queue them all behind one lock.
+        ScannerDevice.objects.filter(pk=scope.device_id).filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY)
+        ).update(last_seen_at=now)
     if not placed:
         return set()
     bin_ids = sorted({b.pk for _, b in placed})
@@ -149,21 +156,25 @@ def _store(
         .select_related("item")
         .order_by("pk")
     }
+    # An event id is one event per customer: another customer's scanner may reuse it.
     known = set(
         ScanEvent.objects.filter(
-            vendor_id=scope.vendor_id, event_id__in=[s.event_id for s, _ in placed]
-        ).values_list("event_id", flat=True)
+            vendor_id=scope.vendor_id,
+            customer_id__in={b.customer_id for _, b in placed},
+            event_id__in=[s.event_id for s, _ in placed],
+        ).values_list("customer_id", "event_id")
     )
     fresh = []
     for scan, found in placed:
-        if scan.event_id in known:
+        if (found.customer_id, scan.event_id) in known:
             results[scan.index].status = DUPLICATE
         else:
             fresh.append((scan, bins[found.pk]))
     if not fresh:
         return set()
 
-    events = ScanEvent.objects.bulk_create(
+    events = rows_insert(
+        ScanEvent,
         [
             ScanEvent(
                 vendor_id=scope.vendor_id,
@@ -182,11 +193,11 @@ def _store(
                 kanban_pending=s.kind == MovementKind.KANBAN,
             )
             for s, b in fresh
-        ]
+        ],
     )
     event_pk = {e.event_id: e.pk for e in events}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
-    LedgerEntry.objects.bulk_create(ledger)
+    rows_insert(LedgerEntry, ledger)
     if receipts:
         for bin_id, quantity in hooks.receipts_allocate(
             vendor_id=scope.vendor_id, receipts=receipts
@@ -196,11 +207,22 @@ def _store(
     for pk in touched:
         bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
         bins[pk].updated_at = now
-    Bin.objects.bulk_update(
+    rows_update(
+        Bin,
         [bins[pk] for pk in sorted(touched)],
         ["on_hand", "on_order", "last_count_at", "last_scan_at", "updated_at"],
     )
-    hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=touched)
+    # Only bins the rule may order for are handed over: a min/max bin at its reorder
+    # point, or a kanban bin that got a card. The rest cost no evaluation at all.
+    carded = {b.pk for s, b in fresh if s.kind == MovementKind.KANBAN}
+    hooks.bins_touched(
+        vendor_id=scope.vendor_id,
+        bin_ids=[
+            pk
+            for pk in touched
+            if pk in carded or (not bins[pk].kanban_quantity and bins[pk].at_reorder_point)
+        ],
+    )
     return touched
 
 

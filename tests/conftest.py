@@ -62,6 +62,19 @@ def queue_purge(name: str) -> None:
         print(f"queue purge of {name}: {exc}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tenant_system():
+    """The test's own code (fixtures, factories, asserts over both vendors) spans
+    vendors by design, so it runs in system mode. Requests made through the test
+    client do not: each starts with no vendor and runs for its resolved scope, so
+    row-level security is enforced wherever the application is exercised. Threads a
+    test starts run in a copy of this context."""
+    from cmi import rls
+
+    with rls.system():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

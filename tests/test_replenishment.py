@@ -823,8 +823,9 @@ def _queue_take(name: str):
 def test_scans_enqueue_an_evaluation_after_commit(
     va, cw, celery_test_queue, django_capture_on_commit_callbacks
 ):
-    """After the scans commit, an evaluate_bins task for the touched bins is really
-    published to the broker (this session's queue; nothing is mocked)."""
+    """After the scans commit, an evaluate_bins task for the touched bins at their
+    reorder point is really published to the broker (this session's queue; nothing
+    is mocked). A bin still above its min costs no evaluation."""
     from tests.conftest import queue_purge
 
     queue = _queue_name(celery_test_queue)
@@ -841,7 +842,23 @@ def test_scans_enqueue_an_evaluation_after_commit(
     message = _queue_take(queue)
     assert message.headers["task"] == "replenishment.tasks.evaluate_bins"
     args, kwargs, _ = message.decode()
-    assert args == [va.vendor.pk, sorted([b0.pk, b1.pk])] and kwargs == {}
+    b1.refresh_from_db()
+    assert b1.on_hand + b1.on_order > b1.min_qty  # b1 stays above its reorder point
+    assert args == [va.vendor.pk, [b0.pk]] and kwargs == {}
+
+
+def test_scans_that_leave_every_bin_above_min_enqueue_nothing(
+    cw, celery_test_queue, django_capture_on_commit_callbacks
+):
+    from tests.conftest import queue_purge
+
+    queue = _queue_name(celery_test_queue)
+    queue_purge(queue)
+    b0, b1, _ = cw.bins
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = post(cw.token, [scan("issue", b1.label, quantity=1)])
+    assert resp.status_code == 200 and resp.json()["accepted"] == 1
+    assert _queue_size(queue) == 0
 
 
 def test_scans_are_accepted_while_the_broker_is_down_and_the_sweep_orders(

@@ -8,6 +8,7 @@ or repeats.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +53,10 @@ def run_together(n: int, work: Callable[[int], Any]) -> list[Any]:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(n)]
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(thread_main, i))
+        for i in range(n)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -75,6 +75,22 @@ def test_replayed_batch_is_duplicate_and_changes_nothing(cw):
     assert Bin.objects.get(pk=cw.bins[0].pk).on_hand == 29
 
 
+def test_another_customers_scanner_may_reuse_an_event_id(world, cw):
+    """Event ids are unique per customer: customer 1's scanner sending an id customer 0's
+    scanner already used is its own event, accepted and applied, not a duplicate."""
+    other = world["a"].customers[1]
+    event = scan("issue", cw.bins[0].label, quantity=1)
+    assert post(cw.token, [event]).json()["accepted"] == 1
+    reused = dict(event, code=other.bins[0].label)
+    body = post(other.token, [reused]).json()
+    assert [r["status"] for r in body["results"]] == ["accepted"]
+    assert Bin.objects.get(pk=other.bins[0].pk).on_hand == 29
+    assert ScanEvent.objects.filter(event_id=event["event_id"]).count() == 2
+    # And for that customer it is now one event: the replay is a duplicate.
+    assert post(other.token, [reused]).json()["duplicates"] == 1
+    assert Bin.objects.get(pk=other.bins[0].pk).on_hand == 29
+
+
 def test_same_event_twice_in_one_batch_counts_once(cw):
     event = scan("issue", cw.bins[0].label, quantity=2)
     body = post(cw.token, [event, dict(event)]).json()

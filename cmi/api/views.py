@@ -19,9 +19,10 @@ from cmi.api.serializers import (
     TokenResponseSerializer,
 )
 from cmi.errors import ApiError
-from cmi.models import Customer, Membership
+from cmi.models import Customer
 from cmi.permissions import ALL_PEOPLE
 from cmi.services import api_token_create, api_token_revoke, customer_update
+from cmi.tenancy import scope_enter, scope_for_user
 
 
 class TokenCreateView(APIView):
@@ -49,7 +50,8 @@ class TokenCreateView(APIView):
             username=body.validated_data["username"],
             password=body.validated_data["password"],
         )
-        if user is None or not Membership.objects.filter(user=user).exists():
+        # The token is the member's: the request runs for its vendor from here on.
+        if user is None or scope_enter(scope_for_user(user)) is None:
             raise ApiError("invalid_credentials", "Wrong username or password.", status_code=401)
         token, plain = api_token_create(user=user, name=body.validated_data.get("name", ""))
         return Response(

@@ -1,5 +1,6 @@
 """What every inbound set handler shares: its context, how it refuses, and the
-order lookup and locks the ERP's answers all need."""
+order and line lookups the ERP's answers all need. Handlers read here and write
+orders only through replenishment's services, which take the locks."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from edi.inbound.spec import (
 from edi.models import Document, InboundInterchange
 from edi.x12 import FunctionalGroup, Interchange, Segment, TransactionSet
 from replenishment.models import Order, OrderLine
-from stocking.models import Bin, Site
 
 # Common segments, described once: their elements do not change from set to set.
 DTM_ELEMENTS = (
@@ -264,45 +264,6 @@ def vendor_order(
             value=po_number,
         )
     return found
-
-
-def orders_lock(
-    *, order_ids: list[int]
-) -> tuple[dict[int, Order], dict[int, list[OrderLine]], dict[int, Bin]]:
-    """Lock sites, bins (each by pk), then the orders: the house order, so an answer
-    from the ERP and a receipt scan on the same bins queue instead of deadlocking."""
-    ids = sorted(set(order_ids))
-    site_ids = sorted(set(Order.objects.filter(pk__in=ids).values_list("site_id", flat=True)))
-    list(
-        Site.objects.select_for_update()
-        .filter(pk__in=site_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    bin_ids = sorted(
-        set(OrderLine.objects.filter(order_id__in=ids).values_list("bin_id", flat=True))
-    )
-    bins = {b.pk: b for b in Bin.objects.select_for_update().filter(pk__in=bin_ids).order_by("pk")}
-    orders = {
-        o.pk: o
-        for o in Order.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
-    lines: dict[int, list[OrderLine]] = {pk: [] for pk in ids}
-    for line in (
-        OrderLine.objects.filter(order_id__in=ids)
-        .select_related("item")
-        .order_by("order_id", "line_number")
-    ):
-        lines[line.order_id].append(line)
-    return orders, lines, bins
-
-
-def order_lock(*, order_id: int) -> tuple[Order, list[OrderLine], dict[int, Bin]]:
-    orders, lines, bins = orders_lock(order_ids=[order_id])
-    return orders[order_id], lines[order_id], bins
 
 
 def order_line_find(

@@ -31,6 +31,8 @@ from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element, is_num
 from edi.models import Invoice, InvoiceLine
 from edi.x12 import Segment
 from replenishment.models import COLLECTING, OrderLine, OrderStatus
+from replenishment.selectors import order_lines_by_order
+from replenishment.services import order_invoice
 
 BIG = Seg(
     "BIG",
@@ -229,9 +231,7 @@ def apply(ctx: SetContext) -> None:
             element_ref="76",
             value=number,
         )
-    lines = list(
-        OrderLine.objects.filter(order_id=order.pk).select_related("item").order_by("line_number")
-    )
+    lines = order_lines_by_order(scope=ctx.scope, order_ids=[order.pk])[order.pk]
     discrepancies: list[dict] = []
     if order.status == OrderStatus.CANCELLED:
         discrepancies.append({"code": "order_cancelled", "detail": "the order was cancelled"})
@@ -251,6 +251,7 @@ def apply(ctx: SetContext) -> None:
             sku = product_ids(segment, 6).get("VP", "")
             invoiced.append(
                 InvoiceLine(
+                    vendor_id=order.vendor_id,
                     line=line,
                     reference=element(segment, 1)[:20],
                     sku=sku[:48],
@@ -356,3 +357,5 @@ def apply(ctx: SetContext) -> None:
     for row in invoiced:
         row.invoice = invoice
     InvoiceLine.objects.bulk_create(invoiced)
+    # The order's history shows the invoice; the invoice's rows are EDI's own.
+    order_invoice(scope=ctx.scope, order_id=order.pk, number=number, note="810")

@@ -1,8 +1,11 @@
 """855 Purchase Order Acknowledgment: the vendor's answer to our 850, line by line.
 
+Parse -> match -> apply: the set is read into line answers matched to the order's
+lines, then replenishment's `order_acknowledge` applies them under the house locks.
 Quantities the vendor changes or cuts change the order line and the bin's on-order
-by the same difference, under the house locks (site, bins, order), and each change
-is an order event the customer sees with the code that caused it ("855 IQ").
+by the same difference, and each change is an order event the customer sees with
+the code that caused it ("855 IQ"). An 855 that refuses the whole order (BAK02 RJ,
+or every line cut) cancels it, and a cancel 850 goes back to the ERP.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from edi.inbound.common import (
     decimal_parse,
     n1_loop_children,
     order_line_find,
-    order_lock,
     pair_rules,
     product_ids,
     product_pairs,
@@ -33,14 +35,9 @@ from edi.inbound.common import (
 from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element
 from edi.models import OrderEdiState
 from edi.x12 import Segment
-from replenishment.models import (
-    Order,
-    OrderEvent,
-    OrderEventKind,
-    OrderLine,
-    OrderStatus,
-)
-from stocking.models import Bin
+from replenishment.models import OrderLine
+from replenishment.selectors import order_lines_by_order
+from replenishment.services import AnswerKind, LineAnswer, Refused, order_acknowledge
 
 ACK_CODES = "IA IB IC ID IP IQ IR IS"
 
@@ -178,68 +175,11 @@ def _pair_position(segment: Segment, first: int, qualifier: str) -> int:
     return first + 1
 
 
-class _Changes:
-    """Line, bin and order changes collected in memory, written set-based at the end."""
-
-    def __init__(self, ctx: SetContext, order: Order, bins: dict[int, Bin]) -> None:
-        self.ctx, self.order, self.bins = ctx, order, bins
-        self.events: list[OrderEvent] = []
-        self.lines: dict[int, OrderLine] = {}
-        self.bins_changed: set[int] = set()
-
-    def event(self, kind: str, *, line: OrderLine | None, old: str, new: str, note: str) -> None:
-        self.events.append(
-            OrderEvent(
-                vendor_id=self.order.vendor_id,
-                order_id=self.order.pk,
-                line_id=line.pk if line else None,
-                kind=kind,
-                old_value=old[:64],
-                new_value=new[:64],
-                note=note[:200],
-            )
-        )
-
-    def quantity(self, line: OrderLine, new: int, note: str, where: tuple[int, str, int]) -> None:
-        if new == line.quantity_ordered:
-            return
-        if 0 < new < line.quantity_received:
-            position, segment, index = where
-            raise reject(
-                "quantity_below_received",
-                f"line {line.line_number}: {new} is less than the {line.quantity_received} "
-                "already received",
-                position=position,
-                segment=segment,
-                element_position=index,
-                element_ref="380",
-                value=str(new),
-            )
-        before_open = line.quantity_open
-        old = line.quantity_ordered
-        line.quantity_ordered = new
-        found = self.bins[line.bin_id]
-        # Only the open part of a line is on order: received goods already left it.
-        found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
-        self.bins_changed.add(found.pk)
-        self.lines[line.pk] = line
-        self.event(
-            OrderEventKind.QUANTITY_CHANGED, line=line, old=str(old), new=str(new), note=note
-        )
-
-    def price(self, line: OrderLine, new: Decimal, note: str) -> None:
-        new = new.quantize(Decimal("0.0001"))
-        if new == line.unit_price:
-            return
-        old = line.unit_price
-        line.unit_price = new
-        self.lines[line.pk] = line
-        self.event(OrderEventKind.STATUS, line=line, old=f"{old:f}", new=f"{new:f}", note=note)
-
-
-def _acks_apply(changes: _Changes, item: _Item, line: OrderLine) -> None:
+def _answers(item: _Item, line: OrderLine) -> list[LineAnswer]:
+    """The ACKs of one PO1 loop as answers for its line; malformed ones refuse the set."""
     po102 = element(item.po1, 2)
     po104 = element(item.po1, 4)
+    out: list[LineAnswer] = []
     for position, ack in item.acks:
         code = element(ack, 1)
         qty_text = element(ack, 2)
@@ -255,7 +195,9 @@ def _acks_apply(changes: _Changes, item: _Item, line: OrderLine) -> None:
                 element_position=2,
                 ref="380" if qty_text else "330",
             )
-            changes.quantity(line, new, note, where)
+            out.append(
+                LineAnswer(line.pk, AnswerKind.QUANTITY, note, quantity=new, ref=(*where, str(new)))
+            )
         elif code == "IQ":
             raise reject(
                 "missing_quantity",
@@ -279,7 +221,7 @@ def _acks_apply(changes: _Changes, item: _Item, line: OrderLine) -> None:
                     element_ref="212",
                     value=po104,
                 )
-            changes.price(line, price, note)
+            out.append(LineAnswer(line.pk, AnswerKind.PRICE, note, unit_price=price))
         elif code == "IP":
             raise reject(
                 "missing_price",
@@ -292,28 +234,34 @@ def _acks_apply(changes: _Changes, item: _Item, line: OrderLine) -> None:
                 loop_id="PO1",
             )
         if code in ("ID", "IR"):
-            changes.quantity(
-                line, 0, f"{note} {'deleted' if code == 'ID' else 'rejected'}", (position, "ACK", 1)
+            cut = f"{note} {'deleted' if code == 'ID' else 'rejected'}"
+            out.append(
+                LineAnswer(
+                    line.pk, AnswerKind.QUANTITY, cut, quantity=0, ref=(position, "ACK", 1, "0")
+                )
             )
         elif code == "IB":
             when = element(ack, 5)
-            changes.event(
-                OrderEventKind.STATUS,
-                line=line,
-                old="",
-                new=qty_text,
-                note=f"{note} backordered" + (f", expected {when}" if when else ""),
+            out.append(
+                LineAnswer(
+                    line.pk,
+                    AnswerKind.BACKORDER,
+                    f"{note} backordered" + (f", expected {when}" if when else ""),
+                    text=qty_text,
+                )
             )
         elif code == "IS":
             substitute = product_ids(ack, 7)
             named = substitute.get("VP") or next(iter(substitute.values()), "")
-            changes.event(
-                OrderEventKind.STATUS,
-                line=line,
-                old=line.item.sku,
-                new=named,
-                note=f"{note} substitution" + (f": {named}" if named else ""),
+            out.append(
+                LineAnswer(
+                    line.pk,
+                    AnswerKind.SUBSTITUTE,
+                    f"{note} substitution" + (f": {named}" if named else ""),
+                    text=named,
+                )
             )
+    return out
 
 
 def _delivery_date(header: list[tuple[int, Segment]], items: list[_Item]) -> dt.date | None:
@@ -341,22 +289,11 @@ def _delivery_date(header: list[tuple[int, Segment]], items: list[_Item]) -> dt.
 def apply(ctx: SetContext) -> None:
     position, bak = ctx.first("BAK")  # type: ignore[misc]  (the table requires it)
     ack_type = element(bak, 2)
-    found = vendor_order(ctx, element(bak, 3), position=position, segment="BAK", element_position=3)
-    order, lines, bins = order_lock(order_id=found.pk)
+    order = vendor_order(ctx, element(bak, 3), position=position, segment="BAK", element_position=3)
     ctx.order_ids.append(order.pk)
-    if order.status not in (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED):
-        raise reject(
-            "invalid_state",
-            f"order {order.po_number} is {order.status}; only a released or acknowledged "
-            "order takes an 855",
-            position=position,
-            segment="BAK",
-            element_position=3,
-            element_ref="324",
-            value=order.po_number or "",
-        )
+    lines = order_lines_by_order(scope=ctx.scope, order_ids=[order.pk])[order.pk]
     header_dates, items = _items(ctx)
-    changes = _Changes(ctx, order, bins)
+    answers: list[LineAnswer] = []
     seen: set[int] = set()
     for item in items:
         line = _line_match(item, lines)
@@ -371,61 +308,46 @@ def apply(ctx: SetContext) -> None:
                 value=element(item.po1, 1),
             )
         seen.add(line.pk)
-        _acks_apply(changes, item, line)
-
-    fields = ["updated_at"]
-    delivery = _delivery_date(header_dates, items)
-    if delivery and delivery != order.requested_delivery_date:
-        changes.event(
-            OrderEventKind.STATUS,
-            line=None,
-            old=order.requested_delivery_date.isoformat() if order.requested_delivery_date else "",
-            new=delivery.isoformat(),
-            note="855 delivery date",
+        answers += _answers(item, line)
+    try:
+        order = order_acknowledge(
+            scope=ctx.scope,
+            order_id=order.pk,
+            answers=answers,
+            delivery_date=_delivery_date(header_dates, items),
+            source="855",
+            code=ack_type,
+            refused=ack_type == "RJ",
         )
-        order.requested_delivery_date = delivery
-        fields.append("requested_delivery_date")
-
-    everything_cut = bool(lines) and all(line.quantity_ordered == 0 for line in lines)
-    if ack_type == "RJ" or everything_cut:
-        for line in lines:
-            found_bin = bins[line.bin_id]
-            found_bin.on_order = max(found_bin.on_order - line.quantity_open, 0)
-            changes.bins_changed.add(found_bin.pk)
-        changes.event(
-            OrderEventKind.CANCELLED,
-            line=None,
-            old=order.status,
-            new=OrderStatus.CANCELLED,
-            note=f"855 {ack_type}: rejected by the vendor",
-        )
-        order.status = OrderStatus.CANCELLED
-        order.closed_at = ctx.now
-        order.cancel_reason = f"Rejected by the vendor (855 {ack_type})"
-        fields += ["status", "closed_at", "cancel_reason"]
-    elif order.status == OrderStatus.RELEASED:
-        changes.event(
-            OrderEventKind.STATUS,
-            line=None,
-            old=order.status,
-            new=OrderStatus.ACKNOWLEDGED,
-            note=f"855 {ack_type}",
-        )
-        order.status = OrderStatus.ACKNOWLEDGED
-        fields.append("status")
-
-    for line in changes.lines.values():
-        line.updated_at = ctx.now
-    if changes.lines:
-        OrderLine.objects.bulk_update(
-            list(changes.lines.values()), ["quantity_ordered", "unit_price", "updated_at"]
-        )
-    if changes.bins_changed:
-        Bin.objects.bulk_update([bins[pk] for pk in sorted(changes.bins_changed)], ["on_order"])
-    order.save(update_fields=fields)
-    OrderEvent.objects.bulk_create(changes.events)
+    except Refused as exc:
+        raise _refusal(exc, bak_position=position, po_number=order.po_number or "") from exc
     state, _ = OrderEdiState.objects.get_or_create(
         order_id=order.pk, defaults={"vendor_id": order.vendor_id}
     )
     OrderEdiState.objects.filter(pk=state.pk).update(acknowledged_855_at=ctx.now)
     ctx.document_record(order=order)
+
+
+def _refusal(exc: Refused, *, bak_position: int, po_number: str):
+    """The service's refusal as the set's: pointed at the ACK (or PO1) quantity that
+    caused it, else at the PO number in BAK03."""
+    if isinstance(exc.ref, tuple):
+        position, segment, index, value = exc.ref
+        return reject(
+            exc.error_code,
+            str(exc.detail),
+            position=position,
+            segment=segment,
+            element_position=index,
+            element_ref="380",
+            value=value,
+        )
+    return reject(
+        exc.error_code,
+        str(exc.detail),
+        position=bak_position,
+        segment="BAK",
+        element_position=3,
+        element_ref="324",
+        value=po_number,
+    )

@@ -2,8 +2,9 @@
 
 S (shipment: carrier, bill of lading, tracking, ship date) -> O (order: PRF PO
 number) -> P (pack: MAN*GM SSCC, optional) -> I (item: LIN, SN1 quantity). Each
-order in the notice gets a Shipment with one ShipmentLine per item; its lines'
-shipped quantities grow and it becomes shipped. Receipt scans close it later.
+order in the notice gets a Shipment with one ShipmentLine per item; replenishment's
+`orders_ship` grows its lines' shipped quantities and makes it shipped, or partially
+shipped while something is still to come. Receipt scans close it later.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from edi.inbound.common import (
     SetContext,
     n1_loop_children,
     order_line_find,
-    orders_lock,
     pair_rules,
     product_ids,
     product_pairs,
@@ -32,7 +32,9 @@ from edi.inbound.common import (
 from edi.inbound.spec import Loop, Seg, SetSpec, date_parse, el, element
 from edi.models import Shipment, ShipmentLine
 from edi.x12 import Segment
-from replenishment.models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus
+from replenishment.models import Order, OrderLine
+from replenishment.selectors import order_lines_by_order
+from replenishment.services import Refused, orders_ship
 
 BSN = Seg(
     "BSN",
@@ -185,12 +187,6 @@ SPEC = SetSpec(
 # Which level each level may hang under. An item may sit directly under its order
 # when the vendor does not report packs.
 PARENTS = {"S": (None,), "O": ("S",), "P": ("O",), "I": ("P", "O")}
-SHIPPABLE = (
-    OrderStatus.RELEASED,
-    OrderStatus.ACKNOWLEDGED,
-    OrderStatus.SHIPPED,
-    OrderStatus.RECEIVED,  # goods can be scanned in before the notice arrives
-)
 
 
 @dataclass
@@ -307,35 +303,8 @@ def apply(ctx: SetContext) -> None:
             segment="HL",
             loop_id="HL",
         )
-    orders, lines_of, _ = orders_lock(order_ids=[o.pk for o in order_of_level.values()])
-    for level_id, order in order_of_level.items():
-        locked = orders[order.pk]
-        if locked.status not in SHIPPABLE:
-            prf_position = by_id[level_id].first("PRF")[0]  # type: ignore[index]
-            raise reject(
-                "invalid_state",
-                f"order {locked.po_number} is {locked.status}; it cannot ship",
-                position=prf_position,
-                segment="PRF",
-                element_position=1,
-                element_ref="324",
-                value=locked.po_number or "",
-            )
-    existing = set(
-        Shipment.objects.filter(
-            vendor_id=ctx.vendor_id, order_id__in=list(orders), shipment_id=shipment_id
-        ).values_list("order_id", flat=True)
-    )
-    if existing:
-        raise reject(
-            "duplicate_shipment",
-            f"shipment {shipment_id!r} was already reported for this order",
-            position=bsn_position,
-            segment="BSN",
-            element_position=2,
-            element_ref="396",
-            value=shipment_id,
-        )
+    orders = {o.pk: o for o in order_of_level.values()}
+    lines_of = order_lines_by_order(scope=ctx.scope, order_ids=sorted(orders))
 
     shipped: list[tuple[OrderLine, int, str]] = []
     for level in levels:
@@ -372,6 +341,40 @@ def apply(ctx: SetContext) -> None:
         if quantity:
             shipped.append((line, quantity, sscc))
 
+    quantities: dict[int, dict[int, int]] = {pk: defaultdict(int) for pk in orders}
+    for line, qty, _ in shipped:
+        quantities[line.order_id][line.pk] += qty
+    try:
+        orders = orders_ship(scope=ctx.scope, shipped=quantities, note=f"856 {shipment_id}")
+    except Refused as exc:
+        level_id = next(k for k, o in order_of_level.items() if o.pk == exc.ref)
+        prf_position = by_id[level_id].first("PRF")[0]  # type: ignore[index]
+        raise reject(
+            exc.error_code,
+            str(exc.detail),
+            position=prf_position,
+            segment="PRF",
+            element_position=1,
+            element_ref="324",
+            value=orders[exc.ref].po_number or "",  # type: ignore[index]
+        ) from exc
+    # The orders are locked now, so a concurrent resend of this notice waits here.
+    existing = set(
+        Shipment.objects.filter(
+            vendor_id=ctx.vendor_id, order_id__in=list(orders), shipment_id=shipment_id
+        ).values_list("order_id", flat=True)
+    )
+    if existing:
+        raise reject(
+            "duplicate_shipment",
+            f"shipment {shipment_id!r} was already reported for this order",
+            position=bsn_position,
+            segment="BSN",
+            element_position=2,
+            element_ref="396",
+            value=shipment_id,
+        )
+
     document = ctx.document_record(order=orders[next(iter(orders))] if len(orders) == 1 else None)
     carrier = top.value("TD5", None, 5) or top.value("TD5", None, 3)
     shipments = {
@@ -389,38 +392,17 @@ def apply(ctx: SetContext) -> None:
     }
     ShipmentLine.objects.bulk_create(
         [
-            ShipmentLine(shipment=shipments[line.order_id], line=line, quantity=qty, sscc=sscc)
+            ShipmentLine(
+                vendor_id=line.vendor_id,
+                shipment=shipments[line.order_id],
+                line=line,
+                quantity=qty,
+                sscc=sscc,
+            )
             for line, qty, sscc in shipped
         ]
     )
-    added: dict[int, int] = defaultdict(int)
-    by_pk: dict[int, OrderLine] = {}
-    for line, qty, _ in shipped:
-        added[line.pk] += qty
-        by_pk[line.pk] = line
-    for pk, qty in added.items():
-        by_pk[pk].quantity_shipped += qty
-        by_pk[pk].updated_at = ctx.now
-    if by_pk:
-        OrderLine.objects.bulk_update(list(by_pk.values()), ["quantity_shipped", "updated_at"])
-    events = []
-    for order in orders.values():
-        ctx.order_ids.append(order.pk)
-        note = f"856 {shipment_id}"
-        if order.status in (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED):
-            events.append(
-                OrderEvent(
-                    vendor_id=order.vendor_id,
-                    order_id=order.pk,
-                    kind=OrderEventKind.STATUS,
-                    old_value=order.status,
-                    new_value=OrderStatus.SHIPPED,
-                    note=note,
-                )
-            )
-            order.status = OrderStatus.SHIPPED
-        order.save(update_fields=["status", "updated_at"])
-    OrderEvent.objects.bulk_create(events)
+    ctx.order_ids += list(orders)
 
 
 def _item_line(level: _Level, lines: list[OrderLine]) -> OrderLine:

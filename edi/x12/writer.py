@@ -41,9 +41,51 @@ def interchange_serialize(ic: Interchange) -> bytes:
     _separators_check(separators, ic.version)
     terminator = separators.segment + ("\n" if separators.newline else "")
     rendered = [_isa_render(ic)]
-    for position, segment in enumerate(_segments_build(ic), start=2):
-        rendered.append(_segment_render(segment, separators, position))
+    segments = _segments_build(ic)
+    if _all_clean(segments, separators):
+        # Every value is text free of separators and controls, judged in one pass
+        # over the document: only the tags are left to check, segment by segment.
+        element, component = separators.element, separators.component
+        for position, segment in enumerate(segments, start=2):
+            _tag_check(segment.tag, position)
+            rendered.append(
+                element.join(
+                    [
+                        segment.tag,
+                        *(
+                            component.join(v) if isinstance(v, list) else v
+                            for v in segment.elements
+                        ),
+                    ]
+                )
+            )
+    else:  # something is wrong: the element-by-element path names where
+        for position, segment in enumerate(segments, start=2):
+            rendered.append(_segment_render(segment, separators, position))
     return "".join(text + terminator for text in rendered).encode("utf-8")
+
+
+def _all_clean(segments: list[Segment], separators: Separators) -> bool:
+    """True when every element value of every segment is text with no reserved or
+    control character: the rule `_data_check` applies value by value, in one search."""
+    try:
+        # join() refuses anything that is not text, as _data_check does.
+        text = "".join(
+            ["".join(v) if isinstance(v, list) else v for s in segments for v in s.elements]
+        )
+    except TypeError:
+        return False
+    return _forbidden(separators.reserved()).search(text) is None
+
+
+def _tag_check(tag: object, position: int) -> None:
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        raise X12Error(
+            X12ErrorCode.INVALID_SEGMENT,
+            f"segment tag {tag!r} is not 2-3 upper-case letters and digits",
+            segment_position=position,
+            segment_tag=str(tag),
+        )
 
 
 @lru_cache(maxsize=64)
@@ -203,13 +245,7 @@ def _set_append(out: list[Segment], tset: TransactionSet) -> None:
 
 def _segment_render(segment: Segment, separators: Separators, position: int) -> str:
     tag = segment.tag
-    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
-        raise X12Error(
-            X12ErrorCode.INVALID_SEGMENT,
-            f"segment tag {tag!r} is not 2-3 upper-case letters and digits",
-            segment_position=position,
-            segment_tag=str(tag),
-        )
+    _tag_check(tag, position)
     parts = [tag]
     for element, value in enumerate(segment.elements, start=1):
         components = value if isinstance(value, list) else [value]

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cmi.models import Customer
 from cmi.scoping import CUSTOMER_USERS, VENDOR_STAFF, Scope
-from cmi.tenancy import scope_for_user
+from cmi.tenancy import scope_enter, scope_for_user
 
 ALL_PEOPLE = VENDOR_STAFF | CUSTOMER_USERS
 MANAGERS = frozenset({"customer_manager"})
@@ -36,7 +36,7 @@ def portal_view(roles: Iterable[str] = ALL_PEOPLE) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            scope = scope_for_user(request.user)
+            scope = scope_enter(scope_for_user(request.user))
             if scope is None:
                 # Signed in but no membership (a superuser, say): nothing here is theirs.
                 raise PermissionDenied("This account has no access to the portals.")

@@ -8,6 +8,7 @@ skip a cursor that commits after a higher one was seen.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 
@@ -50,7 +51,10 @@ def run_together(work, count: int = THREADS) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(body, i))
+        for i in range(count)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -182,3 +186,64 @@ def test_concurrent_identical_delivery_reports_write_once(eight_sites):
     stored = Document.objects.get(pk=doc.pk)
     assert stored.delivery_status == "received"
     assert set(results) == {stored.delivered_at}
+
+
+@pytest.fixture
+def released_order():
+    """Vendor acme (a partner profile) released an order of 3 x 50 to its customer."""
+    from tests.edi.vectors.fixtures import release
+
+    with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        world = vendor_world("acme", customers=1)
+    partner_for(world.vendor)
+    return world, release(world)
+
+
+def test_concurrent_ship_notices_for_one_order_add_up_exactly(released_order):
+    """Eight different 856s for one order at once, each 50 + 1 + 50: every one applies,
+    shipped quantities are the exact sums, and the order turns partially shipped once."""
+    from replenishment.models import OrderEvent, OrderStatus
+    from tests.conftest import bearer
+    from tests.edi.vectors import fill, order_values
+    from tests.edi.vectors.fixtures import INBOX
+
+    world, order = released_order
+    values = order_values(order)
+    payloads = [fill("856_sopi.x12", SHIPMENT=f"S{i}", QTY2=1, **values) for i in range(THREADS)]
+
+    def post(index: int) -> int:
+        client = bearer(world.erp_key)
+        return client.post(
+            INBOX, data=payloads[index], content_type="application/edi-x12"
+        ).status_code
+
+    assert run_together(post) == [200] * THREADS
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_SHIPPED
+    shipped = list(order.lines.order_by("line_number").values_list("quantity_shipped", flat=True))
+    assert shipped == [50 * THREADS, THREADS, 50 * THREADS]
+    changes = OrderEvent.objects.filter(order=order, new_value=OrderStatus.PARTIALLY_SHIPPED)
+    assert changes.count() == 1
+
+
+def test_concurrent_rejecting_855s_cancel_once_and_send_one_cancel_850(released_order):
+    """Four 855s refusing the order (BAK02 RJ, each its own ISA13) at once: one cancels
+    it and queues the cancel 850; the others find it cancelled and are refused."""
+    from replenishment.models import OrderStatus
+    from tests.conftest import bearer
+    from tests.edi.vectors import fill, order_values
+    from tests.edi.vectors.fixtures import INBOX
+
+    world, order = released_order
+    payloads = [fill("855_reject.x12", **order_values(order)) for _ in range(4)]
+
+    def post(index: int) -> str:
+        client = bearer(world.erp_key)
+        resp = client.post(INBOX, data=payloads[index], content_type="application/edi-x12")
+        return resp.json()["sets"][0]["status"]
+
+    assert sorted(run_together(post, count=4)) == ["accepted"] + ["rejected"] * 3
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert Document.objects.filter(order=order, transaction_set="850", purpose="01").count() == 1
+    assert set(Bin.objects.filter(vendor=world.vendor).values_list("on_order", flat=True)) == {0}

@@ -45,6 +45,7 @@ def test_invoice_total_uses_implied_decimals_and_flags_disagreements(released):
     assert invoice.invoice_date == dt.date(2025, 11, 24)
     assert invoice.po_date == dt.date(2025, 11, 22)
     assert invoice.lines.count() == 3
+    assert set(invoice.lines.values_list("vendor_id", flat=True)) == {released.order.vendor_id}
     assert _codes(invoice) == [
         ("price", 3),
         ("quantity_vs_received", 1),
@@ -106,3 +107,16 @@ def test_an_invoice_for_another_vendors_order_is_unknown(released):
     resp = _invoice(released, PO=theirs.po_number)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "unknown_po"
     assert not Invoice.objects.exists()
+
+
+def test_an_invoice_is_an_event_in_the_orders_history(released):
+    """The customer and the ERP see the invoice number in the order's history; an
+    invoice refused as a duplicate leaves no second event."""
+    from replenishment.models import OrderEvent, OrderEventKind
+
+    assert _invoice(released).status_code == 200
+    assert _invoice(released).json()["error"]["code"] == "duplicate_invoice"
+    events = OrderEvent.objects.filter(order=released.order, kind=OrderEventKind.INVOICED)
+    assert [(e.new_value, e.note) for e in events] == [("INV-1", "810")]
+    detail = released.erp.get(f"/api/v1/orders/{released.order.pk}").json()
+    assert any(e["kind"] == "invoiced" and e["new_value"] == "INV-1" for e in detail["events"])

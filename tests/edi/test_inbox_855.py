@@ -14,6 +14,7 @@ from edi.models import Document, OrderEdiState
 from replenishment.models import OrderEvent, OrderEventKind, OrderStatus
 from stocking.models import Bin
 from tests.conftest import as_user, bearer
+from tests.edi.test_outbound_850 import x12_check
 from tests.edi.vectors import ack_body, fill
 from tests.edi.vectors.fixtures import release, released  # noqa: F401
 
@@ -108,23 +109,69 @@ def test_deleted_and_rejected_lines_leave_on_order_and_substitution_is_noted(rel
     } <= notes
 
 
-def test_every_line_cut_cancels_the_order_and_releases_on_order(released):
+OUTBOX = "/api/v1/edi/outbox"
+
+
+def _cancel_850_in_outbox(released, cursor: int) -> list:
+    """What the ERP finds in its outbox after `cursor`: the 997 and the cancel 850,
+    whose BEG01 is 01 and whose PO1 lines name what was refused."""
+    results = released.erp.get(OUTBOX, {"after": cursor}).json()["results"]
+    cancels = [r for r in results if r["transaction_set"] == "850"]
+    assert [(r["order"], r["purpose"]) for r in cancels] == [(released.order.pk, "01")]
+    payload = released.erp.get(f"{OUTBOX}/{cancels[0]['id']}/payload").content
+    (tset,) = x12_check(payload).groups[0].sets
+    (beg,) = [s for s in tset.segments if s.tag == "BEG"]
+    assert beg.elements[:3] == ["01", "SA", released.order.po_number]
+    return [s.elements[:2] for s in tset.segments if s.tag == "PO1"]
+
+
+def test_every_line_cut_cancels_the_order_and_sends_a_cancel_850(released):
+    """ID, IR and ID on the three lines refuse the whole order: it is cancelled through
+    the service as it stood (lines keep their quantities, on-order is released, one
+    cancelled event), and a cancel 850 naming the three lines goes to the outbox."""
+    cursor = released.erp.get(OUTBOX).json()["next_cursor"]
     resp = released.post(fill("855_cuts.x12", ACK3="ID", **released.values()))
     assert resp.status_code == 200, resp.json()
+    assert resp.json()["sets"][0]["status"] == "accepted"
     order = released.refresh()
     assert order.status == OrderStatus.CANCELLED and order.closed_at is not None
+    assert "855 AC" in order.cancel_reason
     assert _on_order(released) == [0, 0, 0]
-    # The vendor said no: no cancel 850 goes back to it.
-    assert not Document.objects.filter(order=order, transaction_set="850", purpose="01").exists()
+    assert [line.quantity_ordered for line in _lines(released)] == [50, 50, 50]
+    assert OrderEvent.objects.filter(order=order, kind=OrderEventKind.CANCELLED).count() == 1
+    notes = set(OrderEvent.objects.filter(order=order).values_list("note", flat=True))
+    assert {"855 ID deleted", "855 IR rejected"} <= notes
+    assert _cancel_850_in_outbox(released, cursor) == [["1", "50"], ["2", "50"], ["3", "50"]]
 
 
-def test_bak_rj_cancels_the_order(released):
+def test_bak_rj_cancels_the_order_and_sends_a_cancel_850(released):
+    """BAK02 RJ: the order is cancelled, on-order released, and the ERP's outbox
+    holds the 997 of the 855 and a cancel 850 (BEG01 01) for the PO."""
+    cursor = released.erp.get(OUTBOX).json()["next_cursor"]
     resp = released.post(fill("855_reject.x12", **released.values()))
     assert resp.status_code == 200, resp.json()
     order = released.refresh()
     assert order.status == OrderStatus.CANCELLED and "855 RJ" in order.cancel_reason
     assert _on_order(released) == [0, 0, 0]
     assert OrderEvent.objects.filter(order=order, kind=OrderEventKind.CANCELLED).count() == 1
+    assert _cancel_850_in_outbox(released, cursor) == [["1", "50"], ["2", "50"], ["3", "50"]]
+    sets = [
+        r["transaction_set"] for r in released.erp.get(OUTBOX, {"after": cursor}).json()["results"]
+    ]
+    assert sorted(sets) == ["850", "997"]
+
+
+def test_an_855_replayed_after_the_rejection_sends_no_second_cancel(released):
+    """The same 855 again (same ISA13) is a duplicate: its answer replayed, no second
+    cancel 850; a new 855 for the cancelled order is refused as invalid_state."""
+    payload = fill("855_reject.x12", ISA13=777, **released.values())
+    assert released.post(payload).status_code == 200
+    again = released.post(payload)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert Document.objects.filter(order=released.order, purpose="01").count() == 1
+    later = released.post(fill("855_reject.x12", ISA13=778, **released.values()))
+    assert later.status_code == 400 and later.json()["error"]["code"] == "invalid_state"
+    assert Document.objects.filter(order=released.order, purpose="01").count() == 1
 
 
 def test_005010_envelope_allows_the_longer_ref02(released):

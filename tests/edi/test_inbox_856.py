@@ -43,6 +43,8 @@ def test_ship_notice_records_the_shipment_and_ships_the_order(released):
             "line__line_number", "quantity", "sscc"
         )
     )
+    lines = ShipmentLine.objects.filter(shipment=shipment)
+    assert set(lines.values_list("vendor_id", flat=True)) == {released.order.vendor_id}
     assert rows == [
         (1, 50, "000123456000000012"),
         (2, 50, "000123456000000012"),
@@ -73,9 +75,12 @@ def test_receipt_scans_after_the_ship_notice_close_the_order(released, api):
 
 
 def test_a_partial_shipment_leaves_the_order_open_until_everything_is_received(released):
+    """20 of line 2's 50 shipped: the order is partially shipped, not shipped, and stays
+    so after the shipped goods are received (30 of line 2 are still to come)."""
     _ship(released, qty2=20)
     lines = list(released.order.lines.order_by("line_number"))
     assert [line.quantity_shipped for line in lines] == [50, 20, 50]
+    assert released.refresh().status == OrderStatus.PARTIALLY_SHIPPED
     device = bearer(released.cw.token)
     device.post(
         "/api/v1/scans",
@@ -87,7 +92,33 @@ def test_a_partial_shipment_leaves_the_order_open_until_everything_is_received(r
         },
         format="json",
     )
-    assert released.refresh().status == OrderStatus.SHIPPED  # 30 of line 2 still open
+    assert released.refresh().status == OrderStatus.PARTIALLY_SHIPPED  # 30 of line 2 open
+
+
+def test_the_rest_shipped_later_makes_a_partially_shipped_order_shipped(released):
+    """A second notice with the rest of line 2 completes the order: each status change
+    is an order event naming its 856, and the ERP and the customer see the status."""
+    _ship(released, shipment="SHP-1", qty2=20)
+    resp = _ship(released, shipment="SHP-2", qty2=30)
+    assert resp.status_code == 200, resp.json()
+    order = released.refresh()
+    assert order.status == OrderStatus.SHIPPED
+    assert [
+        (e.old_value, e.new_value, e.note)
+        for e in OrderEvent.objects.filter(order=order, note__startswith="856").order_by("id")
+    ] == [
+        ("released", "partially_shipped", "856 SHP-1"),
+        ("partially_shipped", "shipped", "856 SHP-2"),
+    ]
+
+
+def test_partially_shipped_orders_are_listed_by_status_for_the_erp(released):
+    """GET /api/v1/orders?status=partially_shipped finds the order; shipped does not."""
+    _ship(released, qty2=20)
+    found = released.erp.get("/api/v1/orders", {"status": "partially_shipped"}).json()
+    assert [o["id"] for o in found["results"]] == [released.order.pk]
+    assert found["results"][0]["status"] == "partially_shipped"
+    assert released.erp.get("/api/v1/orders", {"status": "shipped"}).json()["results"] == []
 
 
 def test_the_same_shipment_resent_under_a_new_isa13_is_refused(released):

@@ -188,6 +188,19 @@ def test_shipment_not_received_in_time_is_flagged_then_cleared_by_the_receipt(or
     assert flags(order_id) == (False, False, False)
 
 
+def test_a_partial_shipment_not_received_in_time_is_flagged_too(order_id):
+    """Part of the order shipped 15 days ago and not received: overdue_receipt, as for
+    a whole shipment (the rest still to come does not excuse what was sent)."""
+    Document.objects.filter(order_id=order_id).update(ack_status=AckStatus.ACCEPTED)
+    shipment = ship(order_id)
+    Order.objects.filter(pk=order_id).update(status=OrderStatus.PARTIALLY_SHIPPED)
+    Document.objects.filter(pk=shipment.document_id).update(
+        created_at=timezone.now() - dt.timedelta(days=15)
+    )
+    overdue_flag_all()
+    assert flags(order_id) == (False, False, True)
+
+
 # --- the sweep -------------------------------------------------------------------------------
 
 

@@ -426,3 +426,43 @@ def test_mutated_valid_document_raises_only_x12_error(edits):
         data = data[:start] + replacement + data[start + length :]
     _assert_only_x12_error(data)
     _assert_only_x12_error(data.encode("utf-8"))
+
+
+# --- one check per document ------------------------------------------------------------------
+
+_VALUE = st.one_of(
+    st.text(max_size=6),
+    st.lists(st.text(max_size=3), min_size=1, max_size=3),
+    st.sampled_from([None, 7, ["A", 3]]),
+)
+
+
+def _outcome(body: list[Segment]) -> tuple:
+    try:
+        return ("ok", interchange_serialize(_interchange(body=body)))
+    except X12Error as exc:
+        return (
+            "error",
+            exc.code,
+            exc.message,
+            exc.segment_position,
+            exc.segment_tag,
+            exc.element_position,
+        )
+
+
+@FAST
+@given(st.lists(st.lists(_VALUE, max_size=5), min_size=1, max_size=4))
+def test_one_check_per_document_judges_exactly_as_the_element_by_element_check(bodies):
+    """The writer checks a document's data in one pass and falls back to the check of
+    each element only to name a failure: for any values (text with separators and
+    controls, composites, non-text), the bytes or the error (code, message, segment,
+    element) are those of the element-by-element check."""
+    from unittest import mock
+
+    from edi.x12 import writer
+
+    body = [Segment("REF", values) for values in bodies]
+    with mock.patch.object(writer, "_all_clean", return_value=False):
+        slow = _outcome(body)
+    assert _outcome(body) == slow

@@ -25,6 +25,16 @@ ARGS = [
     "--no-first-run",
 ]
 
+# Reports each Content-Security-Policy violation on the console, where open_page watches;
+# Playwright injects it outside the page's CSP.
+CSP_MESSAGE = "CSP violation:"
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.effectiveDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
 BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portals.browser_kit import ARGS, CHROMIUM, DESKTOP, sign_in
+from tests.portals.browser_kit import (
+    ARGS,
+    CHROMIUM,
+    CSP_LISTENER,
+    CSP_MESSAGE,
+    DESKTOP,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -46,18 +53,32 @@ def browser(_sync_database_access_beside_playwright):
 @pytest.fixture
 def open_page(browser, live_server):
     """open_page(user=None, viewport=DESKTOP): a fresh browser context, signed in through
-    the login form when a user is given."""
+    the login form when a user is given.
+
+    Every page it opens is watched for Content-Security-Policy violations (chromium's
+    "Refused to ..." console messages, and the page's securitypolicyviolation events):
+    any one fails the test at teardown. `open_page.csp_violations` lists them."""
     contexts = []
+    violations: list[str] = []
+
+    def watch(message) -> None:
+        if CSP_MESSAGE in message.text or "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def make(user=None, viewport=DESKTOP):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
         context.set_default_timeout(10_000)
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", watch)
         contexts.append(context)
         page = context.new_page()
         if user is not None:
             sign_in(page, user.username)
         return page
 
+    make.csp_violations = violations
     yield make
     for context in contexts:
         context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))

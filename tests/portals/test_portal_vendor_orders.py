@@ -441,3 +441,23 @@ def test_customer_order_page_shows_the_shipment_tracking_without_edi_links(ew):
     assert "Shipment SHP-1" in page and "1Z999AA10123456784" in page and "UPS" in page
     assert "line 2 (" in page and ": 30" in page
     assert "/edi/documents/" not in page
+
+
+def test_a_partially_shipped_order_is_labelled_and_filtered(ew):
+    """20 of line 2's 50 shipped: the vendor's list labels the order "Partially shipped"
+    and its status filter finds it; the customer's order page and open tab show it."""
+    _post(ew.a, fill("856_sopi.x12", SHIPMENT="SHP-9", QTY2=20, **order_values(ew.order1)))
+    client = signed_in(ew.a.admin)
+    page = _listed(client, status="partially_shipped")
+    assert ew.order1.po_number in page and ew.order0.po_number not in page
+    assert "Partially shipped" in page
+    assert 'value="partially_shipped"' in _listed(client)
+    customer = ew.a.customers[1]
+    manager = signed_in(customer.manager)
+    args = {"customer_id": customer.customer.pk}
+    detail = manager.get(reverse("portals:order", kwargs={**args, "order_id": ew.order1.pk}))
+    assert detail.status_code == 200
+    assert "badge--order-partially_shipped" in detail.content.decode()
+    assert (
+        ew.order1.po_number in manager.get(reverse("portals:orders", kwargs=args)).content.decode()
+    )

@@ -28,7 +28,7 @@ from django.db import transaction
 from catalog.gtin import gtin_check_digit
 from catalog.models import CrossReference, CrossReferenceKind, Item
 from catalog.services import cross_reference_create, item_create
-from cmi import tokens
+from cmi import rls, tokens
 from cmi.errors import ApiError
 from cmi.models import Customer, ErpKey, Membership, ReleasePolicy, Role, Vendor
 from cmi.scoping import Scope
@@ -801,6 +801,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, as_json: bool = False, **options: Any) -> None:
+        with rls.system():  # the demo is two vendors
+            self._handle(as_json=as_json)
+
+    def _handle(self, *, as_json: bool) -> None:
         try:
             created = seed()
         except ApiError as err:

@@ -1,0 +1,237 @@
+"""The second wall: row-level security on every tenant table (cmi/rls.py).
+
+A query that forgot its scope, run for one vendor, returns none of another vendor's
+rows; a write of another vendor's row is refused by the database; work that spans
+vendors (the sweep, scheduled release, overdue flags) says so and still sees all.
+These run on PostgreSQL as the restricted app role (`DATABASE_APP_ROLE`, as CI does).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, ProgrammingError, connection, transaction
+
+from cmi import rls
+from cmi.models import Customer, Vendor
+from cmi.services import api_token_create
+from replenishment.models import Order
+from replenishment.tasks import evaluate_bins, release_due_orders, sweep_bins
+from stocking.models import Bin
+from stocking.setup import bin_levels_update
+from tests.conftest import bearer, scan
+from tests.edi.vectors import fill, order_values, partner_for
+from tests.edi.vectors.fixtures import INBOX, release
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_APP_ROLE"),
+        reason="row-level security binds the app role only: set DATABASE_APP_ROLE (CI does)",
+    ),
+]
+
+PROJECT_APPS = ("cmi", "catalog", "stocking", "replenishment", "edi", "insight", "portals")
+# Tables of the project without a vendor: the vendors themselves, and the rep's
+# assigned customers (a link between two rows that both carry the vendor).
+NOT_TENANT = {"cmi_vendor", "cmi_membership_assigned_customers"}
+
+
+def tenant_models() -> list:
+    return [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.app_label in PROJECT_APPS
+        and not model._meta.proxy
+        and model._meta.managed
+        and any(f.name == "vendor" for f in model._meta.concrete_fields)
+    ]
+
+
+def project_tables() -> set[str]:
+    return {
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.app_label in PROJECT_APPS and not model._meta.proxy and model._meta.managed
+    }
+
+
+def the_works(vw) -> None:
+    """Rows of this vendor in every tenant table: a released order with its 850,
+    an 855-free 856 and 810 from its ERP, scans, a min/max change, a rep's token."""
+    partner_for(vw.vendor)
+    order = release(vw)
+    erp = bearer(vw.erp_key)
+    values = order_values(order)
+    for payload in (
+        fill("856_sopi.x12", SHIPMENT="SHP-1", QTY2=50, **values),
+        fill("810_implied.x12", INVOICE="INV-1", QTY2=50, TDS="8250", **values),
+    ):
+        resp = erp.post(INBOX, data=payload, content_type="application/edi-x12")
+        assert resp.status_code == 200, resp.json()
+    cw = vw.customers[1]
+    resp = bearer(cw.token).post(
+        "/api/v1/scans", {"scans": [scan("issue", cw.bins[0].label, quantity=1)]}, format="json"
+    )
+    assert resp.json()["results"][0]["status"] == "accepted"
+    b = cw.bins[2]
+    bin_levels_update(scope=vw.scope, bin_id=b.pk, min_qty=b.min_qty, max_qty=b.max_qty + 1)
+    api_token_create(user=vw.rep)
+
+
+@pytest.fixture
+def both(world):
+    for vw in world.values():
+        the_works(vw)
+    return world
+
+
+def test_the_app_connects_as_a_role_that_row_level_security_binds():
+    """Not a superuser, no BYPASSRLS: the policies hold for every query the app runs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+        user, superuser, bypass = cursor.fetchone()
+    assert user == os.environ["DATABASE_APP_ROLE"]
+    assert (superuser, bypass) == (False, False)
+
+
+def test_every_tenant_table_has_its_vendor_and_a_forced_policy():
+    """Each project table carries vendor_id (but the listed few), and each of those has
+    row-level security enabled, forced on the owner, with the tenant policy."""
+    tenant_tables = {m._meta.db_table for m in tenant_models()}
+    assert project_tables() - tenant_tables == NOT_TENANT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+            "count(p.policyname) FILTER (WHERE p.policyname = %s) "
+            "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
+            "WHERE c.relname = ANY(%s) GROUP BY 1, 2, 3",
+            [rls.POLICY, sorted(tenant_tables)],
+        )
+        rows = {name: (enabled, forced, policies) for name, enabled, forced, policies in cursor}
+    assert set(rows) == tenant_tables
+    assert {name for name, state in rows.items() if state != (True, True, 1)} == set()
+
+
+def test_an_unscoped_query_for_one_vendor_returns_only_its_rows(both):
+    """`Model.objects.all()` with no filter, run for vendor A, is vendor A's rows and all
+    of them, in every tenant table; both vendors have rows in each (else it proves nothing)."""
+    va, vb = both["a"].vendor.pk, both["b"].vendor.pk
+    expected = {}
+    for model in tenant_models():
+        per_vendor = {
+            v: model._default_manager.filter(vendor_id=v).count() for v in (va, vb)
+        }  # system mode: the test's own
+        assert per_vendor[va] and per_vendor[vb], f"{model.__name__} has no rows for a vendor"
+        expected[model] = per_vendor
+    for vendor_id in (va, vb):
+        with rls.vendor(vendor_id):
+            for model, per_vendor in expected.items():
+                seen = list(model._default_manager.values_list("vendor_id", flat=True))
+                assert set(seen) == {vendor_id}, model.__name__
+                assert len(seen) == per_vendor[vendor_id], model.__name__
+
+
+def test_with_no_vendor_set_nothing_is_seen(world):
+    """Work that never said whom it runs for sees no tenant row at all (fails closed)."""
+    assert Bin.objects.count() > 0
+    with rls.running_as(rls.NOBODY):
+        assert Bin.objects.count() == 0
+        assert Customer.objects.count() == 0
+        assert Vendor.objects.count() == 2  # not tenant-owned
+
+
+def test_writing_another_vendors_row_is_refused_by_the_database(world):
+    """Run for vendor A, a row that names vendor B cannot be inserted, and B's rows
+    cannot be updated or deleted (they are not there)."""
+    va, vb = world["a"].vendor, world["b"].vendor
+    with rls.vendor(va.pk):
+        with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
+            Customer.objects.create(vendor=vb, code="sneak", name="sneak")
+        assert Bin.objects.filter(vendor=vb).update(on_hand=999) == 0
+        assert Bin.objects.filter(vendor=vb).delete()[0] == 0
+    assert not Bin.objects.filter(on_hand=999).exists()
+
+
+def test_a_request_runs_for_its_scope_and_leaves_nothing_behind(world):
+    """A scanner's request of vendor B is answered from B's rows; after it, the same
+    connection run for nobody sees nothing: the request's vendor did not stay."""
+    cw = world["b"].customers[0]
+    resp = bearer(cw.token).post(
+        "/api/v1/scans", {"scans": [scan("issue", cw.bins[0].label, quantity=1)]}, format="json"
+    )
+    assert resp.json()["results"][0]["status"] == "accepted"
+    with rls.running_as(rls.NOBODY):
+        assert Bin.objects.count() == 0
+    with rls.vendor(world["a"].vendor.pk):
+        assert set(Bin.objects.values_list("vendor_id", flat=True)) == {world["a"].vendor.pk}
+
+
+def test_tasks_run_for_their_vendor_or_say_they_span_vendors(world):
+    """Started with no vendor (as in a worker), the evaluation runs for the vendor it is
+    given, and the sweep finds and orders both vendors' bins."""
+    va, vb = world["a"], world["b"]
+    a_bins = [b.pk for b in va.customers[0].bins]
+    b_bins = [b.pk for b in vb.customers[0].bins]
+    Bin.objects.filter(pk__in=a_bins + b_bins).update(on_hand=0)
+    with rls.running_as(rls.NOBODY):
+        assert len(evaluate_bins(va.vendor.pk, a_bins)) == 1
+        # Asked for B's bins while running for A, it finds none of them.
+        with rls.vendor(va.vendor.pk):
+            assert Bin.objects.filter(pk__in=b_bins).count() == 0
+        assert sweep_bins() >= 1
+        release_due_orders()
+    assert Order.objects.filter(vendor=vb.vendor).count() == 1
+
+
+def test_scan_event_ids_are_unique_per_customer_in_the_database(world):
+    """The constraint is (vendor, customer, event_id): the same id twice for one
+    customer is refused, for another customer it is a different event."""
+    from stocking.models import ScanEvent
+
+    c0, c1 = world["a"].customers
+    event_id = uuid.uuid4()
+    base = {"vendor": world["a"].vendor, "event_id": event_id, "kind": "issue", "code": "x"}
+    from django.utils import timezone
+
+    now = timezone.now()
+    ScanEvent.objects.create(
+        customer=c0.customer, bin=c0.bins[0], occurred_at=now, received_at=now, **base
+    )
+    ScanEvent.objects.create(
+        customer=c1.customer, bin=c1.bins[0], occurred_at=now, received_at=now, **base
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScanEvent.objects.create(
+            customer=c0.customer, bin=c0.bins[1], occurred_at=now, received_at=now, **base
+        )
+
+
+def test_the_admin_site_spans_vendors_for_a_superuser_only(world, client):
+    """Operators work across vendors in the admin (system mode); a staff user without
+    superuser rights sees no tenant rows there."""
+    from django.contrib.auth import get_user_model
+
+    labels = [world[v].customers[0].bins[0].label for v in ("a", "b")]
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-1")
+    client.force_login(root)
+    page = client.get("/admin/stocking/bin/?all=").content.decode()
+    assert all(label in page for label in labels)
+    client.logout()
+
+    from django.contrib.auth.models import Permission
+
+    staff = get_user_model().objects.create_user("ops", "ops@example.com", "pw-ops-1")
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.add(Permission.objects.get(codename="view_bin"))
+    client.force_login(staff)
+    resp = client.get("/admin/stocking/bin/?all=")
+    assert resp.status_code == 200
+    assert not any(label in resp.content.decode() for label in labels)
