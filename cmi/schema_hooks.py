@@ -23,3 +23,38 @@ def strip_backend_integer_bounds(result, generator, request, public):
 
     walk(result)
     return result
+
+
+# Answers any operation can give whatever its view says: the API's error shape.
+_GENERIC = {
+    "400": "The request could not be read (not JSON, invalid text, invalid query).",
+    "401": "No credentials, or credentials that are not valid.",
+    "403": "The credentials may not do this.",
+    "404": "Not found: an id outside your scope, or a page past the end (`?page=0`).",
+    "429": "Too many requests; retry after the `Retry-After` header's seconds.",
+}
+_WITH_BODY = {
+    "413": "The body is larger than this endpoint takes (`body_too_large`).",
+    "415": "The content type is not one this endpoint reads.",
+}
+_METHODS = ("get", "put", "patch", "post", "delete")
+
+
+def document_generic_responses(result, generator, request, public):
+    """Every operation documents the error answers the framework gives on its own
+    (parsing, authentication, scope, paging, body size, throttling), in the shared
+    error shape, so a generated client knows each status it can meet."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in result.get("paths", {}).values():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            extra = dict(_GENERIC)
+            if "requestBody" in operation:
+                extra |= _WITH_BODY
+            for status, description in extra.items():
+                responses.setdefault(status, {"content": error, "description": description})
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

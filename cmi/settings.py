@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "cmi.middleware.TenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before anything reads the body: an oversized one is a JSON 413 under /api/.
+    "cmi.body_limits.ApiBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -233,6 +235,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cmi.schema_hooks.strip_backend_integer_bounds",
+        "cmi.schema_hooks.document_generic_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "replenishment.models.OrderStatus",

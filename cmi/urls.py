@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("portals.urls")),
 ]
 
+handler400 = "cmi.views.bad_request"
 handler404 = "cmi.views.not_found"
 handler500 = "cmi.views.server_error"

@@ -1,4 +1,4 @@
-"""404 and 500 pages: JSON under /api/, HTML elsewhere.
+"""400, 404 and 500 pages: JSON under /api/, HTML elsewhere.
 
 A request that failed because the database could not be reached (or a transient
 database failure: a lost connection, a deadlock, a locked SQLite file) is a 503 with
@@ -10,10 +10,12 @@ request reconnects once the database is back; no restart is needed.
 import sys
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
+from cmi.body_limits import body_too_large
 from cmi.errors import error_body, json_not_found, json_server_error
 
 UNAVAILABLE_PAGE = """<!doctype html>
@@ -21,6 +23,20 @@ UNAVAILABLE_PAGE = """<!doctype html>
 <body><h1>Temporarily unavailable</h1>
 <p>The service cannot reach its database. Please try again in a minute.</p></body></html>
 """
+
+
+def bad_request(request, exception=None) -> HttpResponse:
+    """What Django refuses before a view answers (a body too large to read, too many
+    form fields, a bad multipart body)."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return body_too_large(None)
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return JsonResponse(
+            error_body("too_many_fields", "The body has too many fields."), status=400
+        )
+    return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
 
 
 def not_found(request, exception=None) -> HttpResponse:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from cmi.text import TEXT_INVALID, TextRejected, surrogate_path, text_check
 from stocking.models import MovementKind
 
 QUANTITY_KINDS = frozenset({MovementKind.RECEIVE, MovementKind.ISSUE, MovementKind.COUNT})
@@ -40,12 +41,26 @@ class ScanInput:
 
 
 def raw_event_id(raw: Any) -> str | None:
-    """The event id as the client sent it, echoed back even when it is invalid."""
+    """The event id as the client sent it, echoed back even when it is invalid (but
+    never text that could not be written back: that is echoed as null)."""
     if isinstance(raw, dict):
         value = raw.get("event_id")
         if isinstance(value, str):
-            return value[:64]
+            try:
+                return text_check(value[:64], field="event_id", max_length=64)
+            except TextRejected:
+                return None
     return None
+
+
+def _checked(value: Any, key: str, max_length: int) -> Any:
+    """A string judged by the one text rule; anything else as it came."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return text_check(value, field=key, max_length=max_length)
+    except TextRejected as err:
+        raise ScanRejected(err.code, err.detail) from err
 
 
 def _text(raw: dict, key: str, *, max_length: int, required: bool) -> str:
@@ -56,13 +71,10 @@ def _text(raw: dict, key: str, *, max_length: int, required: bool) -> str:
         return ""
     if not isinstance(value, str):
         raise ScanRejected(f"invalid_{key}", f"'{key}' must be a string.")
-    value = value.strip()
+    _checked(value, key, len(value))  # the content rule on what was sent, blanks included
+    value = _checked(value.strip(), key, max_length)
     if not value and required:
         raise ScanRejected(f"missing_{key}", f"'{key}' is required.")
-    if len(value) > max_length or any(ord(c) < 32 for c in value):
-        raise ScanRejected(
-            f"invalid_{key}", f"'{key}' must be at most {max_length} printable characters."
-        )
     return value
 
 
@@ -90,7 +102,7 @@ def _quantity(raw: dict, kind: str) -> int | None:
 
 
 def _gross_grams(raw: dict, kind: str) -> Decimal | None:
-    value = raw.get("gross_grams")
+    value = _checked(raw.get("gross_grams"), "gross_grams", 40)
     if kind != MovementKind.WEIGHT:
         if value is not None:
             raise ScanRejected("invalid_weight", f"A {kind} scan carries no weight.")
@@ -109,7 +121,7 @@ def _gross_grams(raw: dict, kind: str) -> Decimal | None:
 
 
 def _occurred_at(raw: dict, now: dt.datetime) -> dt.datetime:
-    value = raw.get("occurred_at")
+    value = _checked(raw.get("occurred_at"), "occurred_at", 40)
     if value is None:
         raise ScanRejected("missing_occurred_at", "'occurred_at' is required (ISO 8601).")
     if not isinstance(value, str) or len(value) > 40:
@@ -136,7 +148,7 @@ def _occurred_at(raw: dict, now: dt.datetime) -> dt.datetime:
 def scan_parse(raw: Any, *, index: int, now: dt.datetime) -> ScanInput:
     if not isinstance(raw, dict):
         raise ScanRejected("invalid_event", "Each scan must be a JSON object.")
-    value = raw.get("event_id")
+    value = _checked(raw.get("event_id"), "event_id", 64)
     if value is None:
         raise ScanRejected(
             "missing_event_id", "'event_id' (a UUID made by the scanner) is required."
@@ -147,7 +159,7 @@ def scan_parse(raw: Any, *, index: int, now: dt.datetime) -> ScanInput:
         event_id = None
     if event_id is None:
         raise ScanRejected("invalid_event_id", "'event_id' must be a UUID.")
-    kind = raw.get("kind")
+    kind = _checked(raw.get("kind"), "kind", 16)
     if not isinstance(kind, str) or kind not in KINDS:
         raise ScanRejected("invalid_kind", f"'kind' must be one of {', '.join(sorted(KINDS))}.")
     return ScanInput(
@@ -169,6 +181,14 @@ def scan_envelope_events(body: Any) -> list[Any]:
 
     from cmi.errors import ApiError
 
+    # Text that cannot be stored or echoed is judged per event inside the list; outside
+    # it no single event can take the blame, so the request is refused.
+    events = body.get("scans") if isinstance(body, dict) else None
+    where = surrogate_path(body, skip=events if isinstance(events, list) else None)
+    if where is not None:
+        raise ApiError(
+            TEXT_INVALID, "The body holds an invalid (surrogate) character.", field=where
+        )
     if not isinstance(body, dict) or "scans" not in body:
         raise ApiError(
             "missing_scans", "The body must be an object with a 'scans' list.", field="scans"

@@ -31,7 +31,7 @@ class RawBodyParser(BaseParser):
         raw = stream.read(MAX_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_BYTES:
             raise ApiError(
-                "too_large",
+                "body_too_large",
                 f"The interchange is larger than {MAX_BYTES // (1024 * 1024)} MiB; split it.",
                 status_code=413,
             )
@@ -107,6 +107,7 @@ class InboxErrorOut(serializers.Serializer):
 
 class InboxView(APIView):
     parser_classes = [RawBodyParser]
+    max_body_bytes = MAX_BYTES
     read_roles = frozenset()
     write_roles = frozenset({"erp", "device"})
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from cmi.errors import error_body
 from cmi.scoping import Scope
+from cmi.text import json_safe, text_escape
 from edi.documents import FUNCTIONAL_IDS
 from edi.inbound import (
     ack997,
@@ -194,20 +195,22 @@ def _isa_peek(raw: bytes) -> tuple[str, int | None]:
     if not head.startswith("ISA") or len(head) < 4:
         return "", None
     fields = head.split(head[3], 16)
-    sender = fields[6].strip()[:15] if len(fields) > 6 else ""
+    sender = text_escape(fields[6].strip())[:15] if len(fields) > 6 else ""
     control = fields[13] if len(fields) > 13 else ""
     return sender, int(control) if is_number(control) and len(control) == 9 else None
 
 
 def _envelope_rejected(scope: Scope, raw: bytes, exc: X12Error) -> InboxResult:
     sender, control = _isa_peek(raw)
-    error = error_body(
-        exc.code,
-        exc.message,
-        None,
-        segment_position=exc.segment_position,
-        segment_tag=exc.segment_tag,
-        element_position=exc.element_position,
+    error = json_safe(
+        error_body(
+            exc.code,
+            exc.message,
+            None,
+            segment_position=exc.segment_position,
+            segment_tag=exc.segment_tag,
+            element_position=exc.element_position,
+        )
     )
     record = InboundInterchange.objects.create(
         vendor_id=scope.vendor_id,
@@ -410,9 +413,11 @@ def _finish(record: InboundInterchange, results: list[_GroupResult]) -> InboxRes
         record.status = InterchangeStatus.FAILED
         body = {"error": _first_failure(results), **body}
         status_code = 400
-    record.errors = [
-        {**o.public(), "errors": [e.stored() for e in o.errors]} for o in outcomes if o.errors
-    ]
+    # What a partner sent is echoed in the errors; jsonb cannot hold every character.
+    body = json_safe(body)
+    record.errors = json_safe(
+        [{**o.public(), "errors": [e.stored() for e in o.errors]} for o in outcomes if o.errors]
+    )
     record.result = body
     record.save(update_fields=["status", "errors", "result"])
     order_ids = sorted({pk for o in accepted for pk in o.order_ids})

@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from cmi.text import text_escape
 from edi.x12 import Element, Segment
 
 # AK304, segment syntax error codes.
@@ -223,7 +224,7 @@ def _element_errors(
                 element_error=error,
                 element_ref=ref,
                 loop_id=loop_id,
-                value=value[:99],
+                value=text_escape(value[:99]),
             )
         )
 

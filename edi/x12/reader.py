@@ -14,6 +14,7 @@ import re
 from collections.abc import Set
 from dataclasses import dataclass
 
+from cmi.text import text_escape
 from edi.x12.errors import X12Error, X12ErrorCode
 from edi.x12.model import (
     ENVELOPE_TAGS,
@@ -31,6 +32,8 @@ _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _TAG = re.compile(r"[A-Z0-9]{2,3}")
 _NUMBER = re.compile(r"[0-9]{1,9}")
 _LINE_BREAKS = "\r\n"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_USAGES = ("P", "T")  # ISA15: production or test data
 
 
 @dataclass(slots=True)
@@ -49,7 +52,8 @@ class _Raw:
             code,
             message,
             segment_position=self.position,
-            segment_tag=self.tag,
+            # A tag that is not one (junk after IEA) is kept readable for the answer.
+            segment_tag=self.tag if _TAG.fullmatch(self.tag) else text_escape(self.tag[:20]),
             element_position=element,
         )
 
@@ -159,6 +163,11 @@ def _isa_parse(text: str) -> tuple[Separators, list[str]]:
             raise fail(
                 f"ISA{index:02d} is {len(fields[index])} characters, it must be {width}", index
             )
+    for index in range(1, len(_ISA_WIDTHS)):
+        if _CONTROL.search(fields[index]):
+            raise fail(f"ISA{index:02d} holds a control character", index)
+    if fields[15] not in _USAGES:
+        raise fail(f"ISA15 {fields[15]!r} is neither P (production) nor T (test)", 15)
     if len(text) < ISA_LENGTH:
         raise fail(f"ISA is {len(text)} characters, it must be {ISA_LENGTH}", 16)
     component, segment = text[ISA_LENGTH - 2], text[ISA_LENGTH - 1]
@@ -201,6 +210,17 @@ def _segments_split(body: str, separators: Separators) -> list[_Raw]:
             raise segment.fail(
                 X12ErrorCode.INVALID_SEGMENT, f"segment tag {tag[:20]!r} is not 2-3 letters/digits"
             )
+        if tag in ENVELOPE_TAGS:
+            # Envelope values are kept as columns and echoed; a set's own values are
+            # judged per element by the set check (AK4), so one set's bad byte is that
+            # set's problem only.
+            for index, value in enumerate(elements, start=1):
+                if _CONTROL.search(value):
+                    raise segment.fail(
+                        X12ErrorCode.INVALID_CHARACTER,
+                        f"{tag}{index:02d} holds a control character",
+                        index,
+                    )
         segments.append(segment)
     return segments
 

@@ -31,7 +31,12 @@ class OrderLineOut(serializers.ModelSerializer):
 
 
 class OrderEventOut(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", default=None)
+    username = serializers.CharField(
+        source="user.username",
+        default=None,
+        allow_null=True,
+        help_text="Who made the change; null for the system (evaluation, EDI).",
+    )
 
     class Meta:
         model = OrderEvent

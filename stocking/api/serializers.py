@@ -134,7 +134,12 @@ class LedgerOut(serializers.ModelSerializer):
 
 
 class LevelChangeOut(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", default=None)
+    username = serializers.CharField(
+        source="user.username",
+        default=None,
+        allow_null=True,
+        help_text="Who made the change; null for the system (evaluation, EDI).",
+    )
 
     class Meta:
         model = BinLevelChange
@@ -199,7 +204,7 @@ class ScanEventIn(serializers.Serializer):
 
 
 class ScanBatchIn(serializers.Serializer):
-    scans = ScanEventIn(many=True)
+    scans = serializers.ListField(child=ScanEventIn(), min_length=1, max_length=1000)
 
 
 class ScanErrorOut(serializers.Serializer):

@@ -195,7 +195,7 @@ class StrictJSONParser(BaseParser):
         raw = stream.read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) if stream else b""
         if len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise ApiError(
-                "batch_too_large",
+                "body_too_large",
                 "The body is too large; send at most 1000 scans.",
                 status_code=413,
             )

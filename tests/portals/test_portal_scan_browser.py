@@ -176,3 +176,79 @@ def test_a_rejected_scan_leaves_the_queue_with_its_reason(open_page, a):
     assert queued(page, cw) == []
     assert fits_the_width(page)
     shoot(page, "scan", "desktop")
+
+
+def test_a_server_error_is_retried_with_growing_pauses_and_the_same_event_id(open_page, a):
+    """Two 500s, then the server answers: the scan is sent three times, each time with
+    the same event id, the second pause longer than the first (backoff, not a tight
+    loop), and it is stored once."""
+    import time
+
+    cw = a.customers[0]
+    target = cw.bins[1]
+    page = open_page(cw.staff, viewport=DESKTOP)
+    attempts: list[tuple[float, list[str]]] = []
+
+    def flaky(route):
+        ids = [e["event_id"] for e in route.request.post_data_json["scans"]]
+        attempts.append((time.monotonic(), ids))
+        if len(attempts) <= 2:
+            route.fulfill(status=500, content_type="application/json", body='{"error": {}}')
+        else:
+            route.continue_()
+
+    page.context.route(ENDPOINT, flaky)
+    page.goto(url("scan", cw))
+    event_id = record(page, target.label, 2)
+    row = page.locator(f"li[data-event-id='{event_id}']")
+    expect(row.locator(".scan-badge")).to_have_text("Accepted", timeout=15000)
+    assert [ids for _, ids in attempts] == [[event_id]] * 3
+    first_pause = attempts[1][0] - attempts[0][0]
+    second_pause = attempts[2][0] - attempts[1][0]
+    assert 1.0 < first_pause < second_pause, (first_pause, second_pause)
+    assert ScanEvent.objects.filter(event_id=event_id).count() == 1
+    assert Bin.objects.get(pk=target.pk).on_hand == 28
+
+
+def test_a_batch_refused_whole_is_split_and_only_the_bad_scan_is_dropped(open_page, a):
+    """Three scans wait offline; the server refuses any batch holding the middle one
+    with a 400. The page splits the batch until that scan is alone, drops it and shows
+    it as rejected with the server's reason; the other two are stored, the queue is
+    empty and no further request is made."""
+    cw = a.customers[0]
+    page = open_page(cw.staff, viewport=DESKTOP)
+    sent: list[list[str]] = []
+
+    def refuse_bad(route):
+        codes = [e["code"] for e in route.request.post_data_json["scans"]]
+        sent.append(codes)
+        if "BAD-ONE" in codes:
+            body = {"error": {"code": "text_invalid", "detail": "Refused here.", "field": None}}
+            route.fulfill(status=400, content_type="application/json", body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.context.route(ENDPOINT, refuse_bad)
+    page.goto(url("scan", cw))
+    page.get_by_label("Code", exact=True).wait_for()
+    page.context.set_offline(True)
+    first = record(page, cw.bins[0].label, 1)
+    bad = record(page, "BAD-ONE", 1)
+    last = record(page, cw.bins[2].label, 1)
+    expect(page.locator("#scan-waiting")).to_have_text("3")
+    page.context.set_offline(False)
+
+    expect(page.locator("#scan-waiting")).to_have_text("0")
+    row = page.locator(f"li[data-event-id='{bad}']")
+    expect(row.locator(".scan-badge")).to_have_text("Rejected")
+    expect(row).to_contain_text("Refused here. (text_invalid)")
+    for good in (first, last):
+        expect(page.locator(f"li[data-event-id='{good}'] .scan-badge")).to_have_text("Accepted")
+    assert queued(page, cw) == []
+    requests = len(sent)
+    page.wait_for_timeout(1000)
+    assert len(sent) == requests <= 6, sent  # halving: at most twice the scans
+    assert set(ScanEvent.objects.values_list("code", flat=True)) == {
+        cw.bins[0].label,
+        cw.bins[2].label,
+    }

@@ -6,7 +6,12 @@
    movement. The queue is sent when the page opens, after each scan, when the browser
    says it is online again, and every RETRY_MS as a fallback. An event leaves the queue
    only when the server has judged it (accepted, duplicate or rejected); a network
-   failure or a server error keeps it. */
+   failure or a server error keeps it and is tried again after a growing pause (backoff).
+   A batch the server refuses whole with 400 or 413 is split in halves until the event
+   it cannot take is alone; that event is then dropped and shown as rejected, so one bad
+   scan never holds the queue. Any other 4xx (signed out, an old page) stops the automatic
+   retries until the person acts ("Send now", a reload): nothing is dropped, nothing
+   is retried forever. */
 (function () {
   "use strict";
 
@@ -15,6 +20,8 @@
 
   var BATCH = 50;           // events per request; the server takes up to 1000
   var RETRY_MS = 15000;
+  var BACKOFF_MS = 2000;     // first pause after a failure; doubles up to BACKOFF_MAX_MS
+  var BACKOFF_MAX_MS = 300000;
   var TIMEOUT_MS = 20000;   // a request that hangs longer is given up (and kept) so retries go on
   var SHOWN = 30;           // results kept on screen
   var endpoint = form.dataset.endpoint;
@@ -41,6 +48,11 @@
   var storageWorks = true;
   var sending = false;
   var rows = {};             // event id -> its <li>
+  var size = BATCH;          // smaller while a refused batch is split in halves
+  var failures = 0;          // server errors and lost connections in a row
+  var notBefore = 0;         // no automatic send before this time (backoff)
+  var paused = false;        // a 4xx that only the person can fix: no automatic sends
+  var retryTimer = null;
 
   /* --- ids and the queue ------------------------------------------------------------- */
 
@@ -216,9 +228,56 @@
     sent.forEach(function (event) { show(event, "waiting", why); });
   }
 
-  function flush() {
+  function backoff() {
+    // 2 s, 4 s, 8 s ... up to 5 minutes, with jitter so phones do not retry in step.
+    failures += 1;
+    var delay = Math.min(BACKOFF_MS * Math.pow(2, failures - 1), BACKOFF_MAX_MS);
+    delay = Math.round(delay * (0.75 + Math.random() * 0.5));
+    notBefore = Date.now() + delay;
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(function () { flush(); }, delay);
+  }
+
+  function drop(event, code, detail) {
+    // The server will never take this event: out of the queue, on the screen.
+    var reason = detail + (code ? " (" + code + ")" : "");
+    show(event, "rejected", reason);
+    say("Rejected: " + describe(event) + ". " + reason, "rejected");
+    save(load().filter(function (e) { return e.event_id !== event.event_id; }));
+  }
+
+  function refused(batch, status, body) {
+    // The batch as a whole was refused. Returns true when sending may go on at once.
+    var code = body && body.error ? body.error.code : "";
+    var detail = body && body.error ? body.error.detail : "The server refused the scans.";
+    if (status === 400 || status === 413) {
+      // Something in the batch cannot be taken: halve until it is alone, then drop it.
+      if (batch.length > 1) {
+        size = Math.ceil(batch.length / 2);
+        keep(batch, "");
+        return true;
+      }
+      drop(batch[0], code, detail);
+      return true;
+    }
+    // Signed out, an old page, no longer allowed: the events are fine, so they stay;
+    // the person fixes the cause and sends them.
+    paused = true;
+    keep(batch, detail);
+    say("Not sent: " + detail, "rejected");
+    return false;
+  }
+
+  function flush(manual) {
     if (sending) return Promise.resolve();
-    var batch = load().slice(0, BATCH);
+    if (manual === true) {
+      paused = false;
+      notBefore = 0;
+    } else if (paused || Date.now() < notBefore) {
+      refreshCount();
+      return Promise.resolve();
+    }
+    var batch = load().slice(0, size);
     refreshCount();
     if (!batch.length) return Promise.resolve();
     if (navigator.onLine === false) {
@@ -239,21 +298,22 @@
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.ok && body && Array.isArray(body.results)) {
           settle(batch, body.results);
+          failures = 0;
+          notBefore = 0;
+          size = Math.min(BATCH, size * 2);
           return true;
         }
-        var detail = body && body.error ? body.error.detail : "The server did not answer properly.";
-        if (response.status >= 500 || !body) {
+        var status = response.status;
+        if (status >= 500 || status === 408 || status === 429 || !body) {
           keep(batch, "The server had a problem; it will be tried again.");
-        } else {
-          // The batch as a whole was refused (signed out, old page): nothing was judged,
-          // so nothing is lost; the person can fix the cause and the queue goes out.
-          keep(batch, detail);
-          say("Not sent: " + detail, "rejected");
+          backoff();
+          return false;
         }
-        return false;
+        return refused(batch, status, body);
       });
     }, function () {
       keep(batch, "No connection; it will be sent when the connection returns.");
+      backoff();
       return false;
     }).catch(function () {
       return false;  // whatever went wrong, the queue is intact and the next try comes
@@ -337,9 +397,9 @@
       quantity.value = String(Math.max(Number(quantity.min) || 0, now + Number(button.dataset.step)));
     });
   });
-  sendNow.addEventListener("click", function () { flush(); });
+  sendNow.addEventListener("click", function () { flush(true); });
 
-  window.addEventListener("online", function () { refreshCount(); flush(); });
+  window.addEventListener("online", function () { refreshCount(); flush(true); });
   window.addEventListener("offline", refreshCount);
   // Another tab of this page changed the queue.
   window.addEventListener("storage", function (e) { if (e.key === key) refreshCount(); });
