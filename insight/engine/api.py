@@ -32,7 +32,12 @@ DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "none")
 
 @dataclass(frozen=True)
 class Receipt:
-    """One replenishment order line: released on ``ordered``, received on ``received``."""
+    """One replenishment order line for a bin.
+
+    ``ordered`` is the day the platform raised the order (the rule fired), so
+    ``received - ordered`` holds the release wait under the customer's policy as well as the
+    vendor's lead time and lateness. Pass the release day instead if that is all there is.
+    """
 
     ordered: date
     received: date
@@ -47,6 +52,9 @@ class BinInput:
     issues or ended empty (``on_hand_after == 0``), up to the day before ``as_of``. Days not
     listed had no issues and did not end empty. ``on_hand_after`` may be ``None`` when
     unknown (the day is then treated as not censored).
+
+    Random streams are derived from ``seed`` and ``str(key)``: a bin gets the same levels
+    whatever else is in the batch and in whatever order, as long as its key is the same.
     """
 
     key: Hashable
@@ -69,11 +77,18 @@ class EngineSettings:
 
     window_days: int = 365  # history used
     half_life_days: float = 45.0  # recency weighting of the level
+    blend_events: float = 2.0  # pseudo-events pulling a thin recent level to the window mean
+    shift_z: float = 3.0  # last-4-weeks shift (in standard errors) that moves the level
+    shape_half_life_days: float = 120.0  # recency weighting of resampled weeks
+    rate_uncertainty: float = 1.0  # exponent on the per-scenario Gamma rate multiplier
     scenarios: int = 24  # demand scenarios per bin
-    horizon_days: int = 182  # simulated days per scenario (after warm-up)
-    target_boost: float | None = None  # internal target; None = tuned mapping from target
-    order_cost: float | None = None  # EOQ order cost; None = tuned default
+    horizon_days: int = 182  # simulated days per scenario (after a 28-day warm-up)
+    target_boost: float | None = None  # internal target = target + boost, if set
+    target_shrink: float = 0.5  # else internal target = 1 - (1 - target) * shrink
+    min_tolerance: float = 0.02  # bisection stops within this share of min
+    order_cost: float | None = None  # EOQ order cost per line; None = tuned default
     holding_rate: float = 0.25  # per year, on value
+    min_weeks_cover: float = 1.0  # floor on max - min, in weeks of demand
     max_weeks_cover: float = 26.0  # ceiling on max - min, in weeks of demand
     new_bin_days: int = 28  # less history than this: class "new"
 
