@@ -207,7 +207,10 @@ def demand_inputs(
                 history_mark=marks.get(b["pk"], 0),
                 recent_daily=recent,
                 engine=BinInput(
-                    key=b["pk"],
+                    # The shelf label: unique and stable, and the engine seeds each bin's
+                    # scenarios from its key, so the same bin gets the same draws however
+                    # it is fed (a folder naming bins by label gives the same levels).
+                    key=b["label"],
                     pack_multiple=b["pack_multiple"],
                     lead_time_days=b["lead_time_days"],
                     release_policy=customer.release_policy,

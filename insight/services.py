@@ -603,7 +603,7 @@ def _variant_levels(
             base = dataclasses.replace(base, target_fill=variant["target"])
         inputs.append(base)
     recs = engine.recommend(inputs, start_day) if inputs else []
-    return {r.key: (r.min, r.max) for r in recs}
+    return {f.bin_id: (r.min, r.max) for f, r in zip(recent, recs, strict=True)}
 
 
 def recommendations_recompute_enqueue(*, scope: Scope, customer_id: int) -> None:
