@@ -52,8 +52,8 @@ def backtest_all(bins: Sequence[BacktestBin]) -> list[BacktestResult]:
             BacktestResult(
                 key=b.key,
                 days=n,
-                demanded=int(round(totals.demanded[i])),
-                served=int(round(totals.served[i])),
+                demanded=round(float(totals.demanded[i])),
+                served=round(float(totals.served[i])),
                 fill=float(totals.served[i] / totals.demanded[i]) if totals.demanded[i] else 1.0,
                 days_at_zero=stock[1],
                 avg_stock_units=stock[0],
