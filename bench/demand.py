@@ -83,9 +83,9 @@ def build_world(seed: int, n: int) -> World:
         frequent, rng.uniform(0.75, 1.0, n), np.exp(rng.uniform(np.log(0.1), np.log(2.0), n)) / 5
     )
     weekend = np.where(frequent, rng.uniform(0.3, 0.7, n), rng.uniform(0.05, 0.3, n))
-    lo_hi = {"smooth": (1, 15), "erratic": (2, 30), "intermittent": (1, 12), "lumpy": (3, 80)}
+    lo_hi = {"smooth": (2, 30), "erratic": (2, 40), "intermittent": (1, 12), "lumpy": (2, 30)}
     size_mean = np.array([math.exp(rng.uniform(*np.log(lo_hi[k]))) for k in klass])
-    shape = np.where(variable, rng.uniform(0.4, 1.2, n), rng.uniform(3.0, 10.0, n))
+    shape = np.where(variable, rng.uniform(0.5, 1.5, n), rng.uniform(3.0, 10.0, n))
 
     # Rate multipliers over time: trends, step changes.
     t = np.arange(T)
@@ -116,7 +116,7 @@ def build_world(seed: int, n: int) -> World:
 
     # Packs 1-100, at most about a quarter year of demand.
     pack = rng.choice(PACKS, n)
-    cap = np.maximum(true_rate * 91, 1)
+    cap = np.maximum(true_rate * 365, 1)
     while (over := pack > cap).any():
         pack[over] = np.array([PACKS[PACKS < pk].max() if pk > 1 else 1 for pk in pack[over]])
         over_one = pack > cap
@@ -139,8 +139,8 @@ def build_world(seed: int, n: int) -> World:
     wait[appr] = wait_appr[weekday][None, :] + (rng.random((appr.sum(), T)) < 0.2) * rng.integers(
         1, 4, (appr.sum(), T)
     )
-    p_late = rng.uniform(0.0, 0.35, n)
-    late = (rng.random((n, T)) < p_late[:, None]) * rng.geometric(0.45, (n, T))
+    p_late = rng.uniform(0.0, 0.3, n)
+    late = (rng.random((n, T)) < p_late[:, None]) * rng.geometric(0.5, (n, T))
     lead = np.maximum(wait + nominal[:, None] + late, 1)
 
     return World(
