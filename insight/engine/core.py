@@ -210,7 +210,7 @@ def _prepare(i: int, b: BinInput, as_of: date, seed: int, s: EngineSettings) -> 
     # Order quantity.
     annual = level * 365.0
     price = max(float(b.unit_price), 1e-6)
-    order_cost = s.order_cost if s.order_cost is not None else 20.0
+    order_cost = s.order_cost
     eoq = math.sqrt(2.0 * annual * order_cost / (s.holding_rate * price)) if annual > 0 else 0.0
     weekly = level * 7.0
     q = min(max(eoq, s.min_weeks_cover * weekly), s.max_weeks_cover * weekly)
