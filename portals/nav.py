@@ -39,6 +39,8 @@ CUSTOMER_NAV = (
     NavEntry("users", "Users", frozenset({"customer_manager", "vendor_admin"})),
     NavEntry("labels", "Labels", MANAGER_OR_VENDOR),
     NavEntry("bins_import", "Min/max files", VENDOR_STAFF),
+    NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
+    NavEntry("backtests", "Backtests", ALL_PEOPLE),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

@@ -7,6 +7,7 @@ from portals.views import (
     customers,
     dashboard,
     exports,
+    insight,
     labels,
     orders,
     people,
@@ -58,4 +59,5 @@ urlpatterns = [
     *labels.urlpatterns,
     *vendor_orders.urlpatterns,
     *setup_pages.urlpatterns,
+    *insight.urlpatterns,
 ]
