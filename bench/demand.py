@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import os
 import shutil
@@ -44,6 +45,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 
 from insight.engine.sim import RuleState, run_rule  # noqa: E402
 
@@ -118,7 +120,7 @@ def build_world(seed: int, n: int) -> World:
     pack = rng.choice(PACKS, n)
     cap = np.maximum(true_rate * 365, 1)
     while (over := pack > cap).any():
-        pack[over] = np.array([PACKS[PACKS < pk].max() if pk > 1 else 1 for pk in pack[over]])
+        pack[over] = np.array([PACKS[pk > PACKS].max() if pk > 1 else 1 for pk in pack[over]])
         over_one = pack > cap
         if (pack[over_one] == 1).all():
             break
@@ -293,7 +295,7 @@ def simulate(w: World, run_engine, rot_weeks=(2, 4)) -> dict:
     mins, maxs = rule_of_thumb(w.true_rate)
     state = RuleState.start(maxs.astype(float), int(w.lead.max()) + 2)
     months = [*history_months(), H]
-    for a, b in zip(months[:-1], months[1:], strict=True):
+    for a, b in itertools.pairwise(months):
         if a > 0:
             mins, maxs = rule_of_thumb(observed_rate(w, ledger, a))
         run_period(w, state, ledger, a, b, mins, maxs)
@@ -305,7 +307,7 @@ def simulate(w: World, run_engine, rot_weeks=(2, 4)) -> dict:
         st = RuleState(start_state[0].copy(), start_state[1].copy())
         led = Ledger(ledger.issued.copy(), ledger.on_hand.copy(), ledger.ordered.copy())
         mins_p, maxs_p = mins.copy(), maxs.copy()
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in itertools.pairwise(bounds):
             if policy == "rule":
                 mins_p, maxs_p = rule_of_thumb(observed_rate(w, led, a), *rot_weeks)
             else:

@@ -102,7 +102,9 @@ class Recommendation:
     ``level`` (units/day), ``lead_time`` (``mean_days``, ``p90_days``, ``source``:
     ``receipts`` or ``nominal``, ``nominal_days``, ``samples``), ``order_quantity``,
     ``target_fill``, ``expected`` with ``recommended`` and ``current`` each holding
-    ``fill``, ``avg_stock_units``, ``avg_stock_value``, ``orders_per_month``.
+    ``fill``, ``avg_stock_units``, ``avg_stock_value``, ``orders_per_month`` (``None`` when
+    there is nothing to simulate: no demand, or no current levels), and ``recent_daily``:
+    units issued on each of the last 91 days, oldest first.
     """
 
     key: Hashable

@@ -45,6 +45,7 @@ ADI_CUT = 1.32
 CV2_CUT = 0.49
 WARMUP_DAYS = 28
 MAX_LEAD_SAMPLES = 24
+RECENT_DAYS = 91
 
 # Typical wait between an order raised and released, per release policy, in days; used
 # only when a bin has no receipts to learn from.
@@ -79,6 +80,7 @@ class _Prepared:
     lead_samples: int
     q: int  # order quantity in units (a whole number of packs)
     rng: np.random.Generator
+    recent_daily: list[int] | None = None
 
 
 def _rng_for(seed: int, key: object) -> np.random.Generator:
@@ -299,6 +301,8 @@ def recommend_all(
 ) -> list[Recommendation]:
     s = settings
     prep = [_prepare(i, b, as_of, seed, s) for i, b in enumerate(bins)]
+    for p in prep:
+        p.recent_daily = _recent_daily(p.bin, as_of)
     active = [p for p in prep if p.level > 0]
     mins_out = {p.index: 0 for p in prep}
     evals: dict[int, dict] = {}
@@ -378,6 +382,16 @@ def recommend_all(
     return out
 
 
+def _recent_daily(b: BinInput, as_of: date, days: int = RECENT_DAYS) -> list[int]:
+    """Units issued on each of the last ``days`` days (oldest first), for charts."""
+    out = [0] * days
+    for day, qty, _ in b.history:
+        i = days - (as_of - day).days
+        if 0 <= i < days:
+            out[i] += max(int(qty), 0)
+    return out
+
+
 def _effect(e: _Eval | None, j: int, price: float) -> dict | None:
     if e is None:
         return None
@@ -412,4 +426,5 @@ def _explain(p: _Prepared, s: EngineSettings, expected: dict) -> dict:
         "target_fill": p.bin.target_fill,
         "floor_min": p.bin.floor_min,
         "expected": expected,
+        "recent_daily": p.recent_daily,
     }
