@@ -17,6 +17,7 @@ from insight import services
 from insight.models import DemandPolicy, Recommendation
 from insight.selectors import bins_needing_recommendation, customer_today, demand_inputs
 from insight.tasks import _refresh_customer
+from replenishment.models import Order, OrderLine
 from stocking.models import Bin
 from stocking.setup import bin_create
 from tests.conftest import bearer
@@ -81,6 +82,32 @@ def _history_posted(world):
         res = client.post("/api/v1/scans", {"scans": batch}, format="json")
         assert res.status_code == 200, res.content
         assert all(r["status"] == "accepted" for r in res.json()["results"]), res.json()
+    # Two received orders of the first bin: released -> received, 3 and 6 days.
+    receipts = []
+    for released_days_ago, took in ((100, 3), (40, 6)):
+        released = dt.datetime.combine(today - dt.timedelta(days=released_days_ago), dt.time(9), tz)
+        order = Order.objects.create(
+            vendor=a.vendor,
+            customer=c0.customer,
+            site=c0.site,
+            status="received",
+            released_at=released,
+            closed_at=released + dt.timedelta(days=took),
+        )
+        OrderLine.objects.create(
+            vendor=a.vendor,
+            customer=c0.customer,
+            order=order,
+            bin=bins[0],
+            item=a.items[0],
+            line_number=1,
+            quantity_proposed=40,
+            quantity_ordered=40,
+            quantity_received=40,
+            unit_price=a.items[0].unit_price,
+        )
+        receipts.append((released.date(), (released + dt.timedelta(days=took)).date()))
+    truth["receipts"] = {bins[0].pk: receipts}
     return bins, truth, today
 
 
@@ -93,9 +120,12 @@ def test_selector_builds_daily_issues_and_censored_days(world):
         vendor_id=a.vendor.pk, customer_id=a.customers[0].customer.pk, bin_ids=[b.pk for b in bins]
     )
     assert as_of == today
+    receipts = truth.pop("receipts")
     for fact in facts:
         got = {day: (qty, end) for day, qty, end in fact.engine.history}
         assert got == truth[fact.bin_id]
+        got = [(r.ordered, r.received) for r in fact.engine.receipts]
+        assert got == receipts.get(fact.bin_id, [])
 
 
 def test_ledger_and_folder_give_the_same_levels(world, tmp_path):
@@ -105,6 +135,7 @@ def test_ledger_and_folder_give_the_same_levels(world, tmp_path):
     bins, truth, today = _history_posted(world)
     a = world["a"]
     c0 = a.customers[0]
+    receipts = truth.pop("receipts")
     (tmp_path / "as_of.txt").write_text(today.isoformat())
     by_pk = {
         b.pk: b for b in Bin.objects.filter(pk__in=[b.pk for b in bins]).select_related("item")
@@ -141,7 +172,14 @@ def test_ledger_and_folder_give_the_same_levels(world, tmp_path):
         for pk, days in truth.items():
             for day, (qty, end) in sorted(days.items()):
                 w.writerow([by_pk[pk].label, day.isoformat(), qty, end])
-    (tmp_path / "receipts.csv").write_text("sku,ordered,received,quantity\n")
+    (tmp_path / "receipts.csv").write_text(
+        "sku,ordered,received,quantity\n"
+        + "".join(
+            f"{by_pk[pk].label},{ordered},{received},40\n"
+            for pk, rows in receipts.items()
+            for ordered, received in rows
+        )
+    )
     call_command("recommend_levels", from_folder=str(tmp_path))
     with (tmp_path / "recommendations.csv").open() as fh:
         folder = {row["sku"]: (int(row["min"]), int(row["max"])) for row in csv.DictReader(fh)}
