@@ -7,7 +7,9 @@ Steps, per bin (the simulation is vectorised over all bins at once):
 2. Censoring: a day that ended with the bin empty only shows what was there, so its demand
    was at least what was issued. For the level, such a day counts as the expected value of
    ``max(issued, X)``, X drawn from the same bin's in-stock days of the same kind (weekday
-   or weekend); for the demand shape, as one such draw.
+   or weekend), and from its days with demand only when something was issued that day (a
+   demand came; how big is what the shelf could not show); for the demand shape, as one
+   such draw.
 3. Class by ADI (days per demand day) and CV^2 of the non-zero in-stock days
    (Syntetos-Boylan cut-offs 1.32 and 0.49); ``new`` below ``new_bin_days`` of history.
 4. Level: recency-weighted mean of daily demand (exponential weights, half-life 45 days;
@@ -53,8 +55,9 @@ POLICY_WAIT = {"auto": (0,), "scheduled": (0, 1, 1, 2, 3), "approval": (0, 1, 1,
 
 CENSORING_NOTE = (
     "days that ended empty count as at least what was issued: for the level, the expected "
-    "value of max(issued, a draw from the bin's in-stock days of the same weekday/weekend "
-    "kind); for the demand shape, one such draw"
+    "value of max(issued, X), for the demand shape one draw of it, X taken from the bin's "
+    "in-stock days of the same weekday/weekend kind (only the days with demand when "
+    "something was issued that day)"
 )
 
 
@@ -121,10 +124,16 @@ def _correct(
             pool = issued[~censored]
         if pool.size == 0:
             continue
-        rec = issued[target]
-        expected[target] = np.maximum(rec[:, None], pool[None, :]).mean(axis=1)
-        draws = pool[rng.integers(0, pool.size, size=rec.size)]
-        drawn[target] = np.maximum(rec, draws)
+        # A day with an issue had a demand: compare it with the non-zero days only.
+        sizes = pool[pool > 0]
+        for hit in (False, True):
+            sub = target & ((issued > 0) == hit)
+            use = sizes if hit and sizes.size else pool
+            if not sub.any():
+                continue
+            rec = issued[sub]
+            expected[sub] = np.maximum(rec[:, None], use[None, :]).mean(axis=1)
+            drawn[sub] = np.maximum(rec, use[rng.integers(0, use.size, size=rec.size)])
     return expected, drawn
 
 
@@ -227,8 +236,8 @@ def _prepare(i: int, b: BinInput, as_of: date, seed: int, s: EngineSettings) -> 
 
 @dataclass
 class _Scenarios:
-    demand: np.ndarray  # [bins * S, days]
-    lead: np.ndarray  # [bins * S, days]
+    demand: np.ndarray  # [days, bins * S]
+    lead: np.ndarray  # [days, bins * S]
 
 
 def _scenarios(prep: Sequence[_Prepared], s: EngineSettings) -> _Scenarios:
@@ -254,8 +263,10 @@ def _scenarios(prep: Sequence[_Prepared], s: EngineSettings) -> _Scenarios:
         mult = rng.gamma(p.events + 1.0, 1.0 / (p.events + 1.0), size=S) ** s.rate_uncertainty
         demand[j] = x.reshape(S, weeks * 7) * (scale * mult)[:, None]
         lead[j] = p.lead_pool[rng.integers(0, len(p.lead_pool), size=(S, days))]
+    # Day-major ([days, bins * S]): the simulator's fast layout.
     return _Scenarios(
-        demand[:, :, :days].reshape(len(prep) * S, days), lead.reshape(len(prep) * S, days)
+        np.ascontiguousarray(demand[:, :, :days].reshape(len(prep) * S, days).T),
+        np.ascontiguousarray(lead.reshape(len(prep) * S, days).T),
     )
 
 
@@ -275,8 +286,8 @@ def _evaluate(
     rep = lambda a: np.repeat(a, S)  # noqa: E731
     state = RuleState.start(rep(maxs).astype(np.float64), 2)
     t = run_rule(
-        state, sc.demand[rows], sc.lead[rows], rep(mins), rep(maxs), rep(packs),
-        measure_from=WARMUP_DAYS,
+        state, sc.demand[:, rows], sc.lead[:, rows], rep(mins), rep(maxs), rep(packs),
+        measure_from=WARMUP_DAYS, day_major=True,
     )  # fmt: skip
     dem = t.demanded.reshape(-1, S).sum(axis=1)
     srv = t.served.reshape(-1, S).sum(axis=1)

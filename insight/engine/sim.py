@@ -68,71 +68,78 @@ def run_rule(
     *,
     measure_from: int = 0,
     record: bool = False,
+    day_major: bool = False,
 ) -> RuleTotals:
     """Simulate ``demand[rows, days]`` under the rule; ``lead[rows, days]`` is the lead time
     of an order placed that day. Mutates ``state``. Days before ``measure_from`` are a
-    warm-up and are left out of the totals.
+    warm-up and are left out of the totals. With ``day_major`` both arrays come as
+    ``[days, rows]`` (contiguous rows: the fast layout).
     """
-    rows, days = demand.shape
+    if not day_major:
+        demand, lead = demand.T, lead.T
+    days, rows = demand.shape
     max_lead = int(lead.max()) if lead.size else 1
     state.grow(max_lead + 1)
     depth = state.pipeline.shape[1]
-    pipeline = state.pipeline
+    # Day-major copies: each day reads and writes contiguous rows of these.
+    pipe = np.ascontiguousarray(state.pipeline.T)  # [depth, rows]
+    dem = np.ascontiguousarray(demand, dtype=np.float64)  # [days, rows]
+    lead_t = np.ascontiguousarray(np.maximum(lead, 1), dtype=np.int64)  # [days, rows]
     on_hand = state.on_hand
-    on_order = pipeline.sum(axis=1)
+    on_order = pipe.sum(axis=0)
     min_f = np.asarray(min_qty, dtype=np.float64)
     max_f = np.asarray(max_qty, dtype=np.float64)
     pack_f = np.maximum(np.asarray(pack, dtype=np.float64), 1.0)
     can_order = max_f > 0
-    idx = np.arange(rows)
-    lead = np.maximum(lead.astype(np.int64), 1)
 
-    demanded = np.zeros(rows)
-    served = np.zeros(rows)
     stock_sum = np.zeros(rows)
-    zero_days = np.zeros(rows)
+    zero_days = np.zeros(rows, dtype=np.int64)
     orders = np.zeros(rows)
+    served_t = np.zeros((days, rows))
     if record:
-        served_daily = np.zeros((rows, days))
-        on_hand_daily = np.zeros((rows, days))
-        ordered_daily = np.zeros((rows, days))
-    head = 0  # pipeline[:, head] arrives today; a ring buffer over the columns
+        on_hand_t = np.zeros((days, rows))
+        ordered_t = np.zeros((days, rows))
+    position = np.empty(rows)
+    trig = np.empty(rows, dtype=bool)
+    empty = np.empty(rows, dtype=bool)
+    head = 0  # pipe[head] arrives today; a ring buffer over the rows of pipe
     for t in range(days):
-        arriving = pipeline[:, head].copy()
-        pipeline[:, head] = 0.0
-        head = (head + 1) % depth
+        arriving = pipe[head]
         on_hand += arriving
         on_order -= arriving
-        want = demand[:, t]
-        got = np.minimum(want, on_hand)
+        arriving[:] = 0.0
+        head = (head + 1) % depth
+        got = served_t[t]
+        np.minimum(dem[t], on_hand, out=got)
         on_hand -= got
-        position = on_hand + on_order
-        trigger = can_order & (position <= min_f)
-        if trigger.any():
-            r = idx[trigger]
-            qty = np.maximum(np.ceil((max_f[r] - position[r]) / pack_f[r] - 1e-9), 1.0) * pack_f[r]
-            # lead 1 arrives at the start of tomorrow: the column read next.
-            col = (head + lead[r, t] - 1) % depth
-            pipeline[r, col] += qty
+        np.add(on_hand, on_order, out=position)
+        np.less_equal(position, min_f, out=trig)
+        trig &= can_order
+        if trig.any():
+            r = np.flatnonzero(trig)
+            pk = pack_f[r]
+            qty = np.maximum(np.ceil((max_f[r] - position[r]) / pk - 1e-9), 1.0) * pk
+            # lead 1 arrives at the start of tomorrow: the row read next.
+            pipe[(head + lead_t[t, r] - 1) % depth, r] += qty
             on_order[r] += qty
             if t >= measure_from:
                 orders[r] += 1
             if record:
-                ordered_daily[r, t] = qty
+                ordered_t[t, r] = qty
         if record:
-            served_daily[:, t] = got
-            on_hand_daily[:, t] = on_hand
+            on_hand_t[t] = on_hand
         if t >= measure_from:
-            demanded += want
-            served += got
             stock_sum += on_hand
-            zero_days += on_hand <= 0
-    # Leave the ring buffer with today's next arrival in column 0.
-    state.pipeline = np.roll(pipeline, -head, axis=1)
+            np.less_equal(on_hand, 0.0, out=empty)
+            zero_days += empty
+    # Leave the ring buffer with the next day's arrivals in column 0.
+    state.pipeline = np.ascontiguousarray(np.roll(pipe, -head, axis=0).T)
     state.on_hand = on_hand
+    demanded = dem[measure_from:].sum(axis=0)
+    served = served_t[measure_from:].sum(axis=0)
     totals = RuleTotals(demanded, served, stock_sum, zero_days, orders, max(days - measure_from, 0))
     if record:
-        totals.served_daily = served_daily
-        totals.on_hand_daily = on_hand_daily
-        totals.ordered_daily = ordered_daily
+        totals.served_daily = served_t.T
+        totals.on_hand_daily = on_hand_t.T
+        totals.ordered_daily = ordered_t.T
     return totals
