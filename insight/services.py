@@ -248,16 +248,18 @@ def recommendations_apply(
 
 
 @transaction.atomic
-def recommendation_dismiss(*, scope: Scope, bin_id: int) -> Recommendation:
-    found = (
-        Recommendation.objects.for_scope(scope).select_for_update().filter(bin_id=bin_id).first()
+def recommendations_dismiss(*, scope: Scope, customer_id: int, bin_ids: list[int]) -> list[int]:
+    """Set pending recommendations aside; a recompute that gives the same levels keeps
+    them dismissed, new levels bring them back. Returns the bins dismissed."""
+    _customer(scope, customer_id)
+    recs = Recommendation.objects.for_scope(scope).filter(
+        customer_id=customer_id, bin_id__in=bin_ids, status=RecommendationStatus.PENDING
     )
-    if found is None:
-        raise ApiError("not_found", "Not found.", status_code=404)
-    found.status = RecommendationStatus.DISMISSED
-    found.status_changed_at = timezone.now()
-    found.save(update_fields=["status", "status_changed_at"])
-    return found
+    dismissed = sorted(recs.values_list("bin_id", flat=True))
+    Recommendation.objects.filter(vendor_id=scope.vendor_id, bin_id__in=dismissed).update(
+        status=RecommendationStatus.DISMISSED, status_changed_at=timezone.now()
+    )
+    return dismissed
 
 
 # --- policies ----------------------------------------------------------------------------

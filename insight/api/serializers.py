@@ -82,6 +82,17 @@ class ApplyOut(serializers.Serializer):
     skipped = SkippedOut(many=True)
 
 
+class DismissIn(serializers.Serializer):
+    customer = serializers.IntegerField(min_value=1)
+    bins = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
+    )
+
+
+class DismissOut(serializers.Serializer):
+    dismissed = serializers.ListField(child=serializers.IntegerField())
+
+
 class RecomputeIn(serializers.Serializer):
     customer = serializers.IntegerField(min_value=1)
 

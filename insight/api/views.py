@@ -21,6 +21,8 @@ from insight.api.serializers import (
     ApplyOut,
     BacktestIn,
     BacktestOut,
+    DismissIn,
+    DismissOut,
     PolicyIn,
     PolicyOut,
     QueuedOut,
@@ -35,7 +37,7 @@ class RecommendationViewSet(mixins.ListModelMixin, ScopedViewSet):
 
     serializer_class = RecommendationOut
     filterset_class = filters.RecommendationFilter
-    action_roles = {"apply": VENDOR_STAFF, "recompute": VENDOR_STAFF}
+    action_roles = {"apply": VENDOR_STAFF, "recompute": VENDOR_STAFF, "dismiss": VENDOR_STAFF}
 
     def scoped_queryset(self, scope):
         return selectors.recommendation_list(scope=scope)
@@ -60,6 +62,23 @@ class RecommendationViewSet(mixins.ListModelMixin, ScopedViewSet):
             user_id=self.scope.user_id,
         )
         return Response(ApplyOut({"applied": result.applied, "skipped": result.skipped}).data)
+
+    @extend_schema(
+        request=DismissIn,
+        responses={200: DismissOut, 400: ErrorSerializer, 404: ErrorSerializer},
+        filters=False,
+    )
+    @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
+    def dismiss(self, request):
+        """Set recommendations aside until the engine recommends different levels."""
+        body = DismissIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        dismissed = services.recommendations_dismiss(
+            scope=self.scope,
+            customer_id=body.validated_data["customer"],
+            bin_ids=body.validated_data["bins"],
+        )
+        return Response({"dismissed": dismissed})
 
     @extend_schema(
         request=RecomputeIn,

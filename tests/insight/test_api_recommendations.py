@@ -203,3 +203,72 @@ def test_list_query_count_does_not_grow(world, rows, django_assert_max_num_queri
         res = as_user(a.rep).get(f"{API}recommendations", {"customer": c0.customer.pk})
     assert res.status_code == 200
     assert res.json()["count"] == rows
+
+
+def test_dismiss_api_and_apply_all_leaves_dismissed(world, recs):
+    """A dismissed recommendation is not applied by "apply all"; customers cannot dismiss;
+    another vendor's bin is not dismissed."""
+    a = world["a"]
+    c0 = a.customers[0]
+    target = recs["a0"][0]
+    res = as_user(a.rep).post(
+        f"{API}recommendations/dismiss",
+        {"customer": c0.customer.pk, "bins": [target.bin_id, recs["b0"][0].bin_id]},
+        format="json",
+    )
+    assert res.status_code == 200
+    assert res.json() == {"dismissed": [target.bin_id]}
+    denied = as_user(c0.manager).post(
+        f"{API}recommendations/dismiss", {"customer": c0.customer.pk, "bins": [1]}, format="json"
+    )
+    assert denied.status_code == 403
+    as_user(a.rep).post(f"{API}recommendations/apply", {"customer": c0.customer.pk}, format="json")
+    assert Bin.objects.get(pk=target.bin_id).min_qty == 10
+    assert Bin.objects.get(pk=recs["a0"][1].bin_id).min_qty == 20
+
+
+def test_recompute_keeps_dismissed_until_the_levels_change(world):
+    """Recomputing the same levels keeps a dismissal; new demand that moves the levels
+    brings the recommendation back as pending."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from insight import services as insight_services
+    from tests.conftest import bearer
+
+    a = world["a"]
+    c0 = a.customers[0]
+    bin_id = c0.bins[2].pk
+    Bin.objects.filter(pk=bin_id).update(created_at=timezone.now() - dt.timedelta(days=90))
+    insight_services.recommendations_compute(
+        vendor_id=a.vendor.pk, customer_id=c0.customer.pk, bin_ids=[bin_id]
+    )
+    insight_services.recommendations_dismiss(
+        scope=a.scope, customer_id=c0.customer.pk, bin_ids=[bin_id]
+    )
+    insight_services.recommendations_compute(
+        vendor_id=a.vendor.pk, customer_id=c0.customer.pk, bin_ids=[bin_id]
+    )
+    assert Recommendation.objects.get(bin_id=bin_id).status == "dismissed"
+    before = Recommendation.objects.get(bin_id=bin_id)
+    now = timezone.now()
+    batch = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "kind": kind,
+            "code": c0.bins[2].label,
+            "quantity": 25,
+            "occurred_at": (now - dt.timedelta(days=n + 1, hours=h)).isoformat(),
+        }
+        for n in range(60)
+        for kind, h in (("receive", 2), ("issue", 1))
+    ]
+    assert bearer(c0.token).post(f"{API}scans", {"scans": batch}, format="json").status_code == 200
+    insight_services.recommendations_compute(
+        vendor_id=a.vendor.pk, customer_id=c0.customer.pk, bin_ids=[bin_id]
+    )
+    after = Recommendation.objects.get(bin_id=bin_id)
+    assert (after.min_qty, after.max_qty) != (before.min_qty, before.max_qty)
+    assert after.status == "pending"
