@@ -84,9 +84,9 @@ class EngineSettings:
     scenarios: int = 24  # demand scenarios per bin
     horizon_days: int = 182  # simulated days per scenario (after a 28-day warm-up)
     target_boost: float | None = None  # internal target = target + boost, if set
-    target_shrink: float = 0.75  # else internal target = 1 - (1 - target) * shrink
+    target_shrink: float = 0.6  # else internal target = 1 - (1 - target) * shrink
     min_tolerance: float = 0.02  # bisection stops within this share of min
-    order_cost: float = 0.8  # EOQ order cost per line, same money unit as unit_price
+    order_cost: float = 0.3  # EOQ order cost per line, same money unit as unit_price
     holding_rate: float = 0.25  # per year, on value
     min_weeks_cover: float = 1.0  # floor on max - min, in weeks of demand
     max_weeks_cover: float = 26.0  # ceiling on max - min, in weeks of demand
