@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Max, Q, QuerySet
@@ -25,7 +25,6 @@ from stocking.models import Bin, LedgerEntry, MovementKind
 
 DEFAULT_TARGET_FILL = 0.98
 WINDOW_DAYS = 365
-CHART_DAYS = 91  # the daily demand kept with a recommendation for its chart
 STALE_AFTER = dt.timedelta(days=28)  # a recommendation older than this is recomputed
 
 
@@ -41,7 +40,6 @@ class BinFacts:
     opt_out: bool
     history_mark: int
     engine: BinInput
-    recent_daily: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -188,15 +186,10 @@ def demand_inputs(
         if received < as_of:
             receipts[bin_id].append(Receipt(released.astimezone(tz).date(), received, quantity))
     policies = _policies(vendor_id, customer_id)
-    chart_from = as_of - dt.timedelta(days=CHART_DAYS)
     facts = []
     for b in bins:
         policy = policy_for(policies, bin_id=b["pk"], item_id=b["item_id"])
         rows = history.get(b["pk"], [])
-        recent = [0] * CHART_DAYS
-        for day, issued, _ in rows:
-            if day >= chart_from:
-                recent[(day - chart_from).days] += issued
         price = float(b["item__unit_price"] or 0)
         facts.append(
             BinFacts(
@@ -207,7 +200,6 @@ def demand_inputs(
                 unit_price=price,
                 opt_out=policy.opt_out,
                 history_mark=marks.get(b["pk"], 0),
-                recent_daily=recent,
                 engine=BinInput(
                     # The shelf label: unique and stable, and the engine seeds each bin's
                     # scenarios from its key, so the same bin gets the same draws however

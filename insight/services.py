@@ -72,10 +72,10 @@ def _expected(explanation: dict, which: str) -> dict:
 
 def _row(vendor_id: int, customer_id: int, fact: BinFacts, rec, now: dt.datetime):
     explanation = dict(rec.explanation)
-    explanation["recent_daily"] = fact.recent_daily
     cur, new = _expected(explanation, "current"), _expected(explanation, "recommended")
-    sv_cur = Decimal(str(round(float(cur.get("avg_stock_value", 0.0)), 2)))
-    sv_new = Decimal(str(round(float(new.get("avg_stock_value", 0.0)), 2)))
+    # The engine gives None where there is nothing to simulate (no demand, no levels).
+    sv_cur = Decimal(str(round(float(cur.get("avg_stock_value") or 0.0), 2)))
+    sv_new = Decimal(str(round(float(new.get("avg_stock_value") or 0.0), 2)))
     fill_cur, fill_new = cur.get("fill"), new.get("fill")
     changed = (rec.min, rec.max) != (fact.engine.current_min, fact.engine.current_max)
     return Recommendation(
@@ -94,8 +94,8 @@ def _row(vendor_id: int, customer_id: int, fact: BinFacts, rec, now: dt.datetime
         fill_recommended=fill_new,
         stock_value_current=sv_cur,
         stock_value_recommended=sv_new,
-        orders_per_month_current=float(cur.get("orders_per_month", 0.0)),
-        orders_per_month_recommended=float(new.get("orders_per_month", 0.0)),
+        orders_per_month_current=float(cur.get("orders_per_month") or 0.0),
+        orders_per_month_recommended=float(new.get("orders_per_month") or 0.0),
         value_freed=sv_cur - sv_new,
         fill_gained=(fill_new - fill_cur) if fill_new is not None and fill_cur is not None else 0,
         history_mark=fact.history_mark,
