@@ -75,8 +75,10 @@ def recommendations_apply(request: HttpRequest, scope: Scope, customer: Customer
     if request.method != "POST":
         return _not_allowed()
     apply_all = request.POST.get("all") == "1"
+    # A row's own button names one bin, whatever else is ticked; otherwise the ticked ones.
+    chosen = request.POST.getlist("one")[:1] or request.POST.getlist("bins")
     try:
-        bin_ids = None if apply_all else [int(v) for v in request.POST.getlist("bins")]
+        bin_ids = None if apply_all else [int(v) for v in chosen]
     except ValueError:
         bin_ids = []
     if bin_ids == []:

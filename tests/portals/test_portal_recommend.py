@@ -51,10 +51,15 @@ def test_customer_users_see_results_not_buttons(a, recs):
 def test_apply_one_selection_and_all(a, recs):
     c0 = a.customers[0]
     client = signed_in(a.rep)
-    res = client.post(url("recommendations_apply", c0), {"bins": [recs[0].bin_id]})
+    # A row's own button applies that row only, even with another row ticked.
+    res = client.post(
+        url("recommendations_apply", c0), {"one": recs[0].bin_id, "bins": [recs[1].bin_id]}
+    )
     assert res.status_code == 302
     assert Bin.objects.get(pk=recs[0].bin_id).min_qty == 12
     assert Bin.objects.get(pk=recs[1].bin_id).min_qty == 10
+    res = client.post(url("recommendations_apply", c0), {"bins": ["x"]})
+    assert res.status_code == 302 and Bin.objects.get(pk=recs[1].bin_id).min_qty == 10
     client.post(url("recommendations_apply", c0), {"all": "1"})
     assert (
         Bin.objects.get(pk=recs[1].bin_id).min_qty,
