@@ -374,6 +374,7 @@ def print_table(result: dict, label: str) -> None:
     if secs:
         print(
             f"engine: {len(secs)} monthly runs, mean {np.mean(secs):.2f} s, max {max(secs):.2f} s"
+            f" wall (load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
         )
 
 
