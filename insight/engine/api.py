@@ -53,8 +53,10 @@ class BinInput:
     listed had no issues and did not end empty. ``on_hand_after`` may be ``None`` when
     unknown (the day is then treated as not censored).
 
-    Random streams are derived from ``seed`` and ``str(key)``: a bin gets the same levels
-    whatever else is in the batch and in whatever order, as long as its key is the same.
+    Random streams are derived from ``seed`` and ``str(key)``, so the batch's order does not
+    matter. With ``EngineSettings.allocate`` (the default) service is allocated across the
+    batch (pass a customer's or a site's bins together): a bin's levels then depend on the
+    other bins of the batch too.
     """
 
     key: Hashable
@@ -91,6 +93,15 @@ class EngineSettings:
     min_weeks_cover: float = 1.0  # floor on max - min, in weeks of demand
     max_weeks_cover: float = 26.0  # ceiling on max - min, in weeks of demand
     new_bin_days: int = 28  # less history than this: class "new"
+    # Service allocated across the batch (a customer's bins, a folder): every bin first gets
+    # the min meeting ``bin_floor_fill`` (simulated), then the bins with the most units served
+    # per unit of stock value added are raised until the batch's expected aggregate fill
+    # reaches its internal target (demand-weighted target_fill, mapped by ``group_shrink``).
+    allocate: bool = True
+    bin_floor_fill: float = 0.95  # simulated per-bin fill every bin gets at least
+    group_shrink: float = 0.6  # group internal target = 1 - (1 - target) * group_shrink
+    ladder_steps: int = 8  # candidate mins above the floor's, per bin
+    ladder_step_share: float = 0.15  # of the lead-time demand plus the floor's min, per step
 
 
 @dataclass(frozen=True)

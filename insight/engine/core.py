@@ -275,6 +275,7 @@ class _Eval:
     fill: np.ndarray  # per bin
     stock: np.ndarray  # mean on-hand units per bin
     orders_per_day: np.ndarray
+    demanded: np.ndarray  # mean units wanted per day per bin
 
 
 def _evaluate(
@@ -294,7 +295,7 @@ def _evaluate(
     fill = np.where(dem > 0, srv / np.maximum(dem, 1e-12), 1.0)
     stock = t.stock_sum.reshape(-1, S).sum(axis=1) / (S * max(t.days, 1))
     orders = t.orders.reshape(-1, S).sum(axis=1) / (S * max(t.days, 1))
-    return _Eval(fill, stock, orders)
+    return _Eval(fill, stock, orders, dem / (S * max(t.days, 1)))
 
 
 def _max_for(mins: np.ndarray, q: np.ndarray, packs: np.ndarray) -> np.ndarray:
@@ -323,6 +324,8 @@ def recommend_all(
         packs = np.array([max(int(p.bin.pack_multiple), 1) for p in active], dtype=np.int64)
         q = np.array([p.q for p in active], dtype=np.int64)
         target = np.array([_internal_target(p.bin.target_fill, s) for p in active])
+        if s.allocate:
+            target = np.minimum(target, s.bin_floor_fill)
         floor = np.array([max(int(p.bin.floor_min), 0) for p in active], dtype=np.int64)
         lo = floor.copy()  # candidate known too low (or the floor itself)
         lead_mean = np.array([p.lead_pool.mean() for p in active])
@@ -359,6 +362,15 @@ def recommend_all(
             best[todo[meet]] = mid[meet]
             lo_b[todo[~meet]] = mid[~meet]
         mins = np.maximum(best, floor)
+        group = None
+        if s.allocate:
+            weights = np.array([p.level for p in active])
+            goal = _group_target(
+                np.array([p.bin.target_fill for p in active]), weights, s.group_shrink
+            )
+            keys = [str(p.bin.key) for p in active]
+            mins, group = _allocate(sc, mins, q, packs, level * lead_mean, _prices(active),
+                                    keys, goal, s)  # fmt: skip
         maxs = _max_for(mins, q, packs)
         rec = _evaluate(sc, every, mins, maxs, packs, S)
         cur_min = np.array([max(int(p.bin.current_min), 0) for p in active], dtype=np.int64)
@@ -378,6 +390,8 @@ def recommend_all(
                 "recommended": _effect(rec, j, price),
                 "current": _effect(cur, int(cur_pos[j]), price) if has_cur[j] else None,
             }
+            if group is not None:
+                evals[p.index]["group"] = group
     out = []
     for p in prep:
         b = p.bin
@@ -389,8 +403,96 @@ def recommend_all(
             mn = max(int(b.floor_min), 0)
             mx = max(math.ceil(mn / pack), 1) * pack if mn > 0 else 0
             expected = {"recommended": None, "current": None}
-        out.append(Recommendation(key=b.key, min=mn, max=mx, explanation=_explain(p, s, expected)))
+        explanation = _explain(p, s, expected)
+        if p.index in evals and "group" in evals[p.index]:
+            # This bin's own expected fill is expected.recommended.fill.
+            explanation["allocation"] = evals[p.index]["group"]
+        out.append(Recommendation(key=b.key, min=mn, max=mx, explanation=explanation))
     return out
+
+
+def _prices(active: Sequence[_Prepared]) -> np.ndarray:
+    return np.array([max(float(p.bin.unit_price), 1e-6) for p in active])
+
+
+def _group_target(targets: np.ndarray, weights: np.ndarray, shrink: float) -> float:
+    """The batch's target (demand-weighted mean of the bins' targets) as simulated fill."""
+    t = float((targets * weights).sum() / weights.sum()) if weights.sum() > 0 else 0.98
+    return min(1.0 - (1.0 - t) * shrink, 0.9995)
+
+
+def _allocate(
+    sc: _Scenarios, base: np.ndarray, q: np.ndarray, packs: np.ndarray, lead_demand: np.ndarray,
+    price: np.ndarray, keys: list[str], goal: float, s: EngineSettings,
+) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """Raise mins above ``base`` (each bin's floor) where a unit of stock value buys the most
+    units served, until the batch's expected aggregate fill reaches ``goal``.
+
+    Each bin's fill and stock are simulated on a ladder of candidate mins (its own demand
+    scenarios, common random numbers); a greedy walk then repeatedly takes the step (to any
+    higher rung of one bin) with the best ratio of units served gained to stock value added.
+    Ties go to the smaller key, so the result does not depend on the order of the batch.
+    """
+    import heapq
+
+    S = s.scenarios
+    n = len(base)
+    every = np.arange(n)
+    K = max(int(s.ladder_steps), 0)
+    step = np.maximum(np.ceil(s.ladder_step_share * (lead_demand + base)), 1).astype(np.int64)
+    rungs = base[:, None] + step[:, None] * np.arange(K + 1)[None, :]  # [n, K + 1]
+    served = np.zeros((n, K + 1))
+    value = np.zeros((n, K + 1))
+    demanded = np.zeros(n)
+    for k in range(K + 1):
+        m = rungs[:, k]
+        e = _evaluate(sc, every, m, _max_for(m, q, packs), packs, S)
+        served[:, k] = e.fill * e.demanded
+        value[:, k] = e.stock * price
+        if k == 0:
+            demanded = e.demanded
+    # Fill never falls as min rises (common random numbers); stock noise is clipped.
+    served = np.maximum.accumulate(served, axis=1)
+    total = float(demanded.sum())
+    level_k = np.zeros(n, dtype=np.int64)
+    got = float(served[:, 0].sum())
+
+    def best_step(j: int) -> tuple[float, int] | None:
+        k0 = level_k[j]
+        if k0 >= K:
+            return None
+        gain = served[j, k0 + 1 :] - served[j, k0]
+        cost = np.maximum(value[j, k0 + 1 :] - value[j, k0], 1e-9 * price[j])
+        ratio = gain / cost
+        i = int(np.argmax(ratio))
+        if gain[i] <= 0:
+            return None
+        return float(ratio[i]), k0 + 1 + i
+
+    heap = []
+    for j in range(n):
+        b = best_step(j)
+        if b is not None:
+            heap.append((-b[0], keys[j], j, b[1]))
+    heapq.heapify(heap)
+    while heap and total > 0 and got < goal * total:
+        _, _, j, k1 = heapq.heappop(heap)
+        got += served[j, k1] - served[j, level_k[j]]
+        level_k[j] = k1
+        b = best_step(j)
+        if b is not None:
+            heapq.heappush(heap, (-b[0], keys[j], j, b[1]))
+    mins = rungs[every, level_k]
+    group = {
+        "method": "marginal allocation: every bin at least its floor fill, then the bins "
+        "with the most units served per stock value added are raised until the batch's "
+        "expected aggregate fill reaches its target",
+        "bins": n,
+        "bin_floor_fill": s.bin_floor_fill,
+        "target_fill": round(goal, 4),
+        "expected_fill": round(got / total, 4) if total > 0 else 1.0,
+    }
+    return mins, group
 
 
 def _recent_daily(b: BinInput, as_of: date, days: int = RECENT_DAYS) -> list[int]:

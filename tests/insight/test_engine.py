@@ -9,7 +9,15 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from insight.engine import BacktestBin, BinInput, Receipt, backtest, recommend, summarize
+from insight.engine import (
+    BacktestBin,
+    BinInput,
+    EngineSettings,
+    Receipt,
+    backtest,
+    recommend,
+    summarize,
+)
 from replenishment.rules import shortfall
 
 AS_OF = date(2025, 3, 3)
@@ -41,19 +49,22 @@ def _poisson_bin(key, rate, *, seed=0, pack=1, lead=5, price=1.0, days=364, **ex
 
 
 def test_same_input_gives_same_levels_whatever_the_order_of_bins():
-    """Deterministic for a given input; a bin's levels do not depend on its neighbours."""
+    """Deterministic for a given input, whatever the order of the batch. Without allocation
+    across the batch a bin's levels do not depend on its neighbours."""
     bins = [_poisson_bin(f"B{i}", 0.3 + i, seed=i, pack=(1, 5, 12)[i % 3]) for i in range(6)]
     first = recommend(bins, AS_OF, seed=3)
     again = recommend(bins, AS_OF, seed=3)
     shuffled = bins[:]
     random.Random(1).shuffle(shuffled)
     reordered = {r.key: (r.min, r.max) for r in recommend(shuffled, AS_OF, seed=3)}
-    alone = recommend([bins[4]], AS_OF, seed=3)[0]
+    own = EngineSettings(allocate=False)
+    alone = recommend([bins[4]], AS_OF, seed=3, settings=own)[0]
+    in_batch = recommend(bins, AS_OF, seed=3, settings=own)[4]
     assert [(r.key, r.min, r.max, r.explanation) for r in first] == [
         (r.key, r.min, r.max, r.explanation) for r in again
     ]
     assert {r.key: (r.min, r.max) for r in first} == reordered
-    assert (alone.min, alone.max) == (first[4].min, first[4].max)
+    assert (alone.min, alone.max) == (in_batch.min, in_batch.max)
 
 
 @pytest.mark.parametrize("pack", [1, 7, 25, 100])
@@ -294,3 +305,40 @@ def _available(b):
 
 def _replay_on_hand(b):
     return _simulate_one(b)[1]
+
+
+def test_service_is_allocated_where_stock_buys_the_most_units():
+    """A batch's expected aggregate fill meets its target while a cheap fast bin gets more
+    service than an expensive lumpy one, which holds less than it would on its own target."""
+    rng = np.random.default_rng(5)
+    lumps = np.where(rng.random(364) < 0.08, np.maximum(rng.gamma(0.7, 40, 364).round(), 1), 0)
+    lumpy = BinInput(
+        key="lumpy",
+        pack_multiple=1,
+        lead_time_days=7,
+        unit_price=50.0,
+        created=AS_OF - timedelta(days=364),
+        history=_history(lumps.astype(int)),
+    )
+    fast = _poisson_bin("fast", 20.0, seed=6, price=0.1)
+    steady = _poisson_bin("steady", 3.0, seed=7, price=1.0)
+    batch = [lumpy, fast, steady]
+    allocated = {r.key: r for r in recommend(batch, AS_OF, seed=1)}
+    alone = {
+        r.key: r for r in recommend(batch, AS_OF, seed=1, settings=EngineSettings(allocate=False))
+    }
+    group = allocated["fast"].explanation["allocation"]
+    assert group == allocated["lumpy"].explanation["allocation"]
+    assert group["bins"] == 3
+    assert group["expected_fill"] >= group["target_fill"] > 0.98
+    fill = {k: r.explanation["expected"]["recommended"]["fill"] for k, r in allocated.items()}
+    assert fill["fast"] > fill["lumpy"] >= group["bin_floor_fill"]
+    # The batch's units-weighted expected fill, from the bins' own figures.
+    rate = {k: r.explanation["level"] for k, r in allocated.items()}
+    aggregate = sum(fill[k] * rate[k] for k in fill) / sum(rate.values())
+    assert aggregate >= group["target_fill"] - 0.005
+    assert allocated["lumpy"].min < alone["lumpy"].min
+    value = lambda recs: sum(  # noqa: E731
+        r.explanation["expected"]["recommended"]["avg_stock_value"] for r in recs.values()
+    )
+    assert value(allocated) < value(alone)
