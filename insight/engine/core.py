@@ -325,7 +325,7 @@ def recommend_all(
         q = np.array([p.q for p in active], dtype=np.int64)
         target = np.array([_internal_target(p.bin.target_fill, s) for p in active])
         if s.allocate:
-            target = np.minimum(target, s.bin_floor_fill)
+            target = np.minimum(target, np.array([_floor_fill(p.klass, s) for p in active]))
         floor = np.array([max(int(p.bin.floor_min), 0) for p in active], dtype=np.int64)
         lo = floor.copy()  # candidate known too low (or the floor itself)
         lead_mean = np.array([p.lead_pool.mean() for p in active])
@@ -406,13 +406,23 @@ def recommend_all(
         explanation = _explain(p, s, expected)
         if p.index in evals and "group" in evals[p.index]:
             # This bin's own expected fill is expected.recommended.fill.
-            explanation["allocation"] = evals[p.index]["group"]
+            explanation["allocation"] = {
+                **evals[p.index]["group"],
+                "floor_fill": _floor_fill(p.klass, s),
+            }
         out.append(Recommendation(key=b.key, min=mn, max=mx, explanation=explanation))
     return out
 
 
 def _prices(active: Sequence[_Prepared]) -> np.ndarray:
     return np.array([max(float(p.bin.unit_price), 1e-6) for p in active])
+
+
+def _floor_fill(klass: str, s: EngineSettings) -> float:
+    """Simulated fill every bin gets at least; tighter on sparse bins, whose simulated fill
+    runs ahead of what they then serve."""
+    shrink = s.sparse_floor_shrink if klass in ("intermittent", "lumpy") else 1.0
+    return 1.0 - (1.0 - s.bin_floor_fill) * shrink
 
 
 def _group_target(targets: np.ndarray, weights: np.ndarray, shrink: float) -> float:
@@ -488,7 +498,6 @@ def _allocate(
         "with the most units served per stock value added are raised until the batch's "
         "expected aggregate fill reaches its target",
         "bins": n,
-        "bin_floor_fill": s.bin_floor_fill,
         "target_fill": round(goal, 4),
         "expected_fill": round(got / total, 4) if total > 0 else 1.0,
     }
