@@ -28,6 +28,16 @@ Steps, per bin (the simulation is vectorised over all bins at once):
 8. Min: the smallest level whose simulated fill rate reaches the internal target under the
    platform's rule, found by bisection on all unresolved bins at once, with common random
    numbers so fill grows with min. max = min + Q rounded up to whole packs.
+9. Allocation across the batch (``EngineSettings.allocate``, the default): the target is on
+   the batch's aggregate fill, which the busy bins dominate, while stock value is dominated
+   by expensive and lumpy ones. So step 8 runs with a per-bin floor (``bin_floor_fill``,
+   tighter on intermittent and lumpy bins, whose simulated fill runs ahead of what they
+   serve), then each bin's fill and stock value are simulated on a ladder of higher mins and
+   the bins with the most units served per unit of stock value added are raised until the
+   batch's expected aggregate fill reaches its target (the demand-weighted target fill,
+   mapped to a simulated target by ``group_shrink``). The explanation's ``allocation`` holds
+   the group's target and expected fill and the bin's floor; the bin's own expected fill is
+   ``expected.recommended.fill``.
 """
 
 from __future__ import annotations
