@@ -34,6 +34,7 @@ COPY stocking ./stocking
 COPY replenishment ./replenishment
 COPY portals ./portals
 COPY edi ./edi
+COPY insight ./insight
 COPY templates ./templates
 
 # Static files are collected into the image; WhiteNoise serves them. The key

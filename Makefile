@@ -8,7 +8,7 @@ PORT ?= 8000
 EMBEDDED_KEY = SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python scripts/run_embedded.py --print-key)}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench bench-portals bench-faults migrate clean
+.PHONY: help install run test test-sqlite test-postgres lint format schema schema-check worker beat seed simulate bench bench-portals bench-faults bench-demand migrate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ simulate: install ## drive the demo through the HTTP API as scanners would
 
 bench: install ## benchmarks: print figures
 	$(BIN)/python bench/run.py
+
+bench-demand: install ## recommended min/max vs the rule of thumb on a seeded 1,000-bin world (SEED=1)
+	$(BIN)/python bench/demand.py --seed $(or $(SEED),1)
 
 bench-portals: install ## the portal pages with 10,000 bins: milliseconds, queries, bytes
 	$(BIN)/python bench/portal_pages.py

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("stocking.api.urls")),
     path("", include("replenishment.api.urls")),
     path("", include("edi.api.urls")),
+    path("", include("insight.api.urls")),
 ]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "stocking",
     "replenishment",
     "edi",
+    "insight",
     "portals",
     "axes",
 ]
@@ -288,6 +289,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*"),
     },
     "edi-flag-overdue": {"task": "edi.tasks.flag_overdue", "schedule": crontab(minute="*/15")},
+    # Recommended levels: weekly by default; only bins whose history moved are recomputed.
+    "insight-recommend": {
+        "task": "insight.tasks.recommendations_refresh",
+        "schedule": crontab(
+            minute=0, hour=3, day_of_week=env("RECOMMEND_DAY_OF_WEEK", default="sun")
+        ),
+    },
 }
 
 LOGGING = {

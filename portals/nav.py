@@ -40,6 +40,8 @@ CUSTOMER_NAV = (
     NavEntry("labels", "Labels", MANAGER_OR_VENDOR),
     NavEntry("bins_import", "Min/max files", VENDOR_STAFF),
     NavEntry("history", "History", ALL_PEOPLE),
+    NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
+    NavEntry("backtests", "Backtests", ALL_PEOPLE),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

@@ -8,6 +8,7 @@ from portals.views import (
     dashboard,
     exports,
     history,
+    insight,
     labels,
     orders,
     people,
@@ -60,4 +61,5 @@ urlpatterns = [
     *vendor_orders.urlpatterns,
     *setup_pages.urlpatterns,
     *history.urlpatterns,
+    *insight.urlpatterns,
 ]

@@ -247,10 +247,11 @@ def _audit(
     ]
 
 
-def _levels_write(
+def bins_levels_write(
     scope: Scope, customer_id: int, user_id: int | None, source: str, changes
 ) -> None:
-    """bulk_update of (bin_id, old, new) and their audit rows; the bins are then evaluated
+    """The levels rule for many bins at once (import, adjust, recommendations): check each,
+    write (bin_id, old, new) and their audit rows; the bins are then evaluated
     (after commit), so a raised min orders at once rather than at the next sweep."""
     for _, _, new in changes:
         levels_check(new)  # the plans checked already; this keeps the write honest
@@ -334,7 +335,7 @@ def bins_import_apply(
                     for row, label in zip(creates, labels, strict=True)
                 ]
             )
-            _levels_write(
+            bins_levels_write(
                 scope,
                 customer_id,
                 user_id,
@@ -492,7 +493,7 @@ def bins_adjust_apply(
         sku_prefix=sku_prefix,
         lock=True,
     )
-    _levels_write(
+    bins_levels_write(
         scope, customer_id, user_id, "adjust", [(c.bin_id, c.old, c.new) for c in plan.changes]
     )
     return plan
