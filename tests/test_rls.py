@@ -36,9 +36,10 @@ pytestmark = [
 ]
 
 PROJECT_APPS = ("cmi", "catalog", "stocking", "replenishment", "edi", "insight", "portals")
-# Tables of the project without a vendor: the vendors themselves, and the rep's
-# assigned customers (a link between two rows that both carry the vendor).
-NOT_TENANT = {"cmi_vendor", "cmi_membership_assigned_customers"}
+# Tables of the project without a vendor: the vendors themselves, the rep's assigned
+# customers (a link between two rows that both carry the vendor), and the periodic
+# jobs' watermarks (one row per job, across vendors).
+NOT_TENANT = {"cmi_vendor", "cmi_membership_assigned_customers", "cmi_jobwatermark"}
 
 
 def tenant_models() -> list:
