@@ -82,6 +82,12 @@ def the_works(vw) -> None:
     b = cw.bins[2]
     bin_levels_update(scope=vw.scope, bin_id=b.pk, min_qty=b.min_qty, max_qty=b.max_qty + 1)
     api_token_create(user=vw.rep)
+    # recommended levels: a policy, the recommendations, a queued backtest
+    from insight import services as insight
+
+    insight.policy_set(scope=vw.scope, customer_id=cw.customer.pk, bin_id=b.pk, floor_min=1)
+    insight.recommendations_compute(vendor_id=vw.vendor.pk, customer_id=cw.customer.pk)
+    insight.backtest_create(scope=vw.scope, customer_id=cw.customer.pk, params={"days": 28})
 
 
 @pytest.fixture
