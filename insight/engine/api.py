@@ -99,8 +99,8 @@ class EngineSettings:
     # reaches its internal target (demand-weighted target_fill, mapped by ``group_shrink``).
     allocate: bool = True
     bin_floor_fill: float = 0.96  # simulated per-bin fill every bin gets at least
-    sparse_floor_shrink: float = 0.5  # intermittent/lumpy: floor = 1 - (1 - floor) * this
-    group_shrink: float = 0.5  # group internal target = 1 - (1 - target) * group_shrink
+    sparse_floor_shrink: float = 0.35  # intermittent/lumpy: floor = 1 - (1 - floor) * this
+    group_shrink: float = 0.45  # group internal target = 1 - (1 - target) * group_shrink
     ladder_steps: int = 8  # candidate mins above the floor's, per bin
     ladder_step_share: float = 0.15  # of the lead-time demand plus the floor's min, per step
 
