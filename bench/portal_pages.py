@@ -28,8 +28,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cmi.history import history_rewrite_for_tests_and_benchmarks
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
@@ -54,6 +52,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.run import fresh_database  # noqa: E402
 from catalog.models import Item  # noqa: E402
+from cmi.history import history_rewrite_for_tests_and_benchmarks  # noqa: E402
 from cmi.models import Customer  # noqa: E402
 from cmi.scoping import Scope  # noqa: E402
 from edi.models import Document, TradingPartner  # noqa: E402

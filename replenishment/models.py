@@ -77,6 +77,10 @@ class Order(models.Model):
             # The vendor's orders page across customers: by status, newest first.
             models.Index(fields=["vendor", "status", "created_at"]),
             models.Index(fields=["vendor", "created_at"]),
+            # A customer's orders page: keyset paging, newest first.
+            models.Index(
+                fields=["vendor", "customer", "created_at", "id"], name="order_customer_keyset"
+            ),
         ]
 
     def __str__(self) -> str:

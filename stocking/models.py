@@ -160,7 +160,8 @@ class Bin(models.Model):
         indexes = [
             models.Index(fields=["vendor", "customer", "location"]),
             models.Index(fields=["vendor", "item"]),
-            models.Index(fields=["vendor", "customer", "on_hand"]),
+            # the stock page sorted by on hand, keyset paged (the other sorts join)
+            models.Index(fields=["vendor", "customer", "on_hand", "id"], name="bin_on_hand_keyset"),
             # the sweep's candidates: small (only bins at their reorder point), so an
             # idle sweep over a million bins reads a handful of index pages
             models.Index(fields=["vendor"], condition=AT_REORDER_POINT, name="bin_at_reorder"),

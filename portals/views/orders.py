@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -13,6 +12,7 @@ from cmi.models import Customer
 from cmi.scoping import Scope
 from edi.selectors import order_shipments
 from portals.forms import ApproveForm, RejectForm
+from portals.keyset import keyset_page
 from portals.views.access import MANAGERS, can_approve, customer_view
 from replenishment.models import OPEN, Order, OrderEvent, OrderStatus
 from replenishment.selectors import order_counts_by_status, order_list
@@ -38,7 +38,9 @@ def orders(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRespon
         for key, (label, statuses) in SHOW.items()
     ]
     qs = order_list(scope=scope).filter(customer_id=customer.pk, status__in=SHOW[show][1])
-    page = Paginator(qs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Keyset paging, newest first: served by the (vendor, customer, status, created_at, id) index.
+    total = next(count for key, _, count in tabs if key == show)
+    page = keyset_page(request, qs, ("-created_at", "-pk"), PAGE_SIZE, total=total)
     return render(
         request,
         "portals/orders/list.html",

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import VENDOR_STAFF, Scope
 from portals.forms import LevelsForm, StockFilterForm
+from portals.keyset import keyset_page
 from portals.views.access import can_edit_levels, customer_view
 from portals.views.charts import NARROW, WIDE, on_hand_chart
 from replenishment.models import OPEN, OrderLine
@@ -100,6 +100,7 @@ class StockQuery:
     text: str
     filters: dict
     sort: str
+    order: tuple[str, ...]
     bins: QuerySet[Bin]
 
     @property
@@ -133,14 +134,21 @@ def stock_query(request: HttpRequest, scope: Scope, customer: Customer) -> Stock
     if sort.startswith("-"):
         fields = tuple(f"-{name}" for name in fields)
     return StockQuery(
-        form=form, sites=sites, text=text, filters=filters, sort=sort, bins=qs.order_by(*fields)
+        form=form,
+        sites=sites,
+        text=text,
+        filters=filters,
+        sort=sort,
+        order=fields,
+        bins=qs.order_by(*fields),
     )
 
 
 @customer_view()
 def stock_list(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
     query = stock_query(request, scope, customer)
-    page = Paginator(query.bins, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Keyset paging (?after=/?before= a bin id): a deep page costs what the first does.
+    page = keyset_page(request, query.bins, query.order, PAGE_SIZE, count=True)
     context = {
         "customer": customer,
         "form": query.form,

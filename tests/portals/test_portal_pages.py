@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -257,15 +260,70 @@ def test_stock_htmx_request_returns_only_the_results(a):
     assert listed_bins(resp) == [cw.bins[1].pk]
 
 
+def _pager_link(resp, rel: str) -> str:
+    found = re.search(
+        rf'<a class="btn btn--small" href="([^"]*)"[^>]*rel="{rel}"', resp.content.decode()
+    )
+    assert found, f"no {rel} link"
+    return html.unescape(found.group(1))
+
+
 def test_stock_list_pages_by_fifty(a):
-    """60 bins: 50 on the first page, 10 on the second."""
+    """60 bins: 50 on the first page, 10 on the second, reached by the Next link (a
+    keyset cursor, not a page number); Previous leads back to the same 50."""
     cw = a.customers[0]
     grow(a, cw, bins=60)
     client = signed_in(cw.staff)
     first = client.get(url("stock", cw))
-    second = client.get(url("stock", cw), {"page": 2})
+    second = client.get(url("stock", cw) + _pager_link(first, "next"))
     assert len(listed_bins(first)) == 50 and len(listed_bins(second)) == 10
     assert not set(listed_bins(first)) & set(listed_bins(second))
+    assert 'rel="next"' not in second.content.decode()
+    back = client.get(url("stock", cw) + _pager_link(second, "prev"))
+    assert listed_bins(back) == listed_bins(first)
+
+
+@pytest.mark.parametrize("sort", ["sku", "-sku", "on_hand", "-on_hand", "location", "-location"])
+def test_stock_keyset_pages_follow_every_sort(a, sort):
+    """Walking Next to the end, in any sort, lists every bin once, in the sort's order
+    (the same as one unpaged read); walking Previous back gives the pages in reverse."""
+    cw = a.customers[0]
+    grow(a, cw, bins=120)
+    client = signed_in(cw.staff)
+    whole = list(stock_query_all(cw, sort))
+    pages = [client.get(url("stock", cw), {"sort": sort})]
+    while 'rel="next"' in pages[-1].content.decode():
+        pages.append(client.get(url("stock", cw) + _pager_link(pages[-1], "next")))
+    assert len(pages) == 3
+    assert [pk for p in pages for pk in listed_bins(p)] == whole
+    resp = pages[-1]
+    for expected in reversed(pages[:-1]):
+        resp = client.get(url("stock", cw) + _pager_link(resp, "prev"))
+        assert listed_bins(resp) == listed_bins(expected)
+
+
+def stock_query_all(cw, sort: str) -> list[int]:
+    from portals.views.stock import ORDERING
+
+    fields = ORDERING[sort.lstrip("-")]
+    if sort.startswith("-"):
+        fields = tuple(f"-{f}" for f in fields)
+    return list(
+        Bin.objects.filter(customer_id=cw.customer.pk)
+        .order_by(*fields)
+        .values_list("pk", flat=True)
+    )
+
+
+def test_stock_cursor_of_another_customer_restarts_at_the_first_page(a):
+    """A cursor is a bin id: one not in this customer's list (or garbage) is ignored."""
+    cw, other = a.customers[0], a.customers[1]
+    client = signed_in(cw.staff)
+    first = listed_bins(client.get(url("stock", cw)))
+    for cursor in (other.bins[0].pk, "x", "-1", "9" * 30):
+        for key in ("after", "before"):
+            resp = client.get(url("stock", cw), {key: cursor})
+            assert resp.status_code == 200 and listed_bins(resp) == first
 
 
 # --- min/max ---------------------------------------------------------------------------------

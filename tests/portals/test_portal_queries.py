@@ -32,8 +32,10 @@ from tests.portals.helpers import (
 BUDGET = {
     "stock": 8,  # + sites and locations for the filters, count, page
     "stock_results": 8,  # the same, answering htmx
+    "stock_after": 9,  # a later page (keyset): + the row at the page's edge
     "dashboard": 10,  # + bin counts, orders by state, awaiting (+ their lines), scans, scanners
     "orders": 8,  # + counts by state, count, page, lines
+    "orders_after": 8,  # a later page (keyset): + the edge row, no count (the tabs have it)
     "customers": 5,  # + count, page (bins aggregated, orders as a subquery)
     "bin": 11,  # + ledger, scans, open lines, location trail, barcodes, level changes
     "order": 8,  # + lines, events, shipments (their lines are one more when there are any)
@@ -87,6 +89,12 @@ def page_queries(sized: Sized, page: str) -> int:
     elif page == "stock_results":
         target = url("stock", cw) + "?q=SKU&status=below_min&sort=-on_hand"
         extra = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "stock-results"}
+    elif page == "stock_after":
+        first = Bin.objects.filter(customer_id=cw.customer.pk).order_by("pk").first()
+        target = url("stock", cw) + f"?sort=on_hand&after={first.pk}"
+    elif page == "orders_after":
+        newest = Order.objects.filter(customer_id=cw.customer.pk).order_by("-pk").first()
+        target = url("orders", cw) + f"?show=all&after={newest.pk}"
     else:
         target = url(page, cw)
     with CaptureQueriesContext(connection) as queries:
