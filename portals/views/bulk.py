@@ -76,7 +76,12 @@ def bins_export(request: HttpRequest, scope: Scope, customer: Customer) -> HttpR
         )
         .iterator(chunk_size=CHUNK)
     )
-    return csv_response(f"bins-{customer.code}.csv", (*BIN_COLUMNS, *BIN_READ_ONLY), rows)
+    return csv_response(
+        f"bins-{customer.code}.csv",
+        (*BIN_COLUMNS, *BIN_READ_ONLY),
+        rows,
+        text_columns=(0, 1, 2, 6),  # site, location, SKU, label; the rest are numbers
+    )
 
 
 def _bins_page(request, customer, template: str, status: int = 200, **context) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 
+from cmi.dbfunctions import EpochSeconds
 from cmi.models import Customer
 from cmi.scoping import Scope
 from portals.csvout import csv_response
@@ -23,7 +24,7 @@ from portals.templatetags.portal import bin_status_label
 from portals.views.access import customer_view
 from portals.views.stock import stock_query
 from stocking.models import MovementKind
-from stocking.selectors import scan_history
+from stocking.selectors import SCAN_HISTORY_COLUMNS, scan_history
 
 CHUNK = 2000
 
@@ -72,16 +73,18 @@ SCAN_HEADER = (
 KINDS = dict(MovementKind.choices)
 
 
-def _stamp(value: dt.datetime | None, zone: zoneinfo.ZoneInfo) -> str:
-    return value.astimezone(zone).isoformat(timespec="seconds") if value else ""
+STOCK_TEXT = (0, 1, 2, 3, 4, 5)  # the columns people type (the status is our label)
 
 
-def _stock_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list]:
+def _stock_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[tuple]:
+    label = bin_status_label
     for row in rows:
-        out = list(row)
-        out[-2] = bin_status_label(out[-2])
-        out[-1] = _stamp(out[-1], zone)
-        yield out
+        last = row[12]
+        yield (
+            *row[:11],
+            label(row[11]),
+            last.astimezone(zone).isoformat(timespec="seconds") if last else None,
+        )
 
 
 @customer_view()
@@ -93,10 +96,18 @@ def stock_csv(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRes
         f"{customer.code}-stock-{today:%Y-%m-%d}.csv",
         STOCK_HEADER,
         _stock_rows(rows.iterator(chunk_size=CHUNK), zone),
+        text_columns=STOCK_TEXT,
     )
 
 
-def _scan_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list]:
+SCAN_TEXT = (2, 3, 4, 8)  # code, SKU, location, by: typed by people
+
+
+def _scan_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[tuple]:
+    """One tuple per scan, with as little Python per row as the columns allow: numbers
+    and the event id go to csv.writer as they are."""
+    kinds = KINDS.get
+    stamp = dt.datetime.fromtimestamp
     for (
         occurred_at,
         kind,
@@ -111,9 +122,9 @@ def _scan_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list]
         username,
         event_id,
     ) in rows:
-        yield [
-            _stamp(occurred_at, zone),
-            KINDS.get(kind, kind),
+        yield (
+            stamp(occurred_at, zone).isoformat(),  # whole seconds (EpochSeconds)
+            kinds(kind, kind),
             code,
             sku,
             location,
@@ -121,9 +132,9 @@ def _scan_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[list]
             quantity if quantity is not None else counted,
             delta,  # 0 for an event older than the bin's last count: the count includes it
             on_hand_after,
-            device or username or "",
-            str(event_id),
-        ]
+            device or username,
+            event_id,
+        )
 
 
 @customer_view()
@@ -131,16 +142,22 @@ def scans_csv(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRes
     zone = zoneinfo.ZoneInfo(customer.timezone)
     today = timezone.localdate(timezone=zone)
     start, end = ScanRangeForm(request.GET, today=today).dates()
-    rows = scan_history(
-        scope=scope,
-        customer_id=customer.pk,
-        start=dt.datetime.combine(start, dt.time.min, tzinfo=zone),
-        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
+    rows = (
+        scan_history(
+            scope=scope,
+            customer_id=customer.pk,
+            start=dt.datetime.combine(start, dt.time.min, tzinfo=zone),
+            end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
+        )
+        # The time as an integer: read at C speed, made local without parsing text.
+        .annotate(occurred_epoch=EpochSeconds("occurred_at"))
+        .values_list("occurred_epoch", *SCAN_HISTORY_COLUMNS[1:])
     )
     return csv_response(
         f"{customer.code}-scans-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
         SCAN_HEADER,
         _scan_rows(rows.iterator(chunk_size=CHUNK), zone),
+        text_columns=SCAN_TEXT,
     )
 
 
