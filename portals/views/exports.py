@@ -78,19 +78,20 @@ STOCK_TEXT = (0, 1, 2, 3, 4, 5)  # the columns people type (the status is our la
 
 def _stock_rows(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[tuple]:
     label = bin_status_label
+    stamp = dt.datetime.fromtimestamp
     for row in rows:
-        last = row[12]
-        yield (
-            *row[:11],
-            label(row[11]),
-            last.astimezone(zone).isoformat(timespec="seconds") if last else None,
-        )
+        last = row[12]  # epoch seconds (EpochSeconds) or None
+        yield (*row[:11], label(row[11]), None if last is None else stamp(last, zone).isoformat())
 
 
 @customer_view()
 def stock_csv(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
     zone = zoneinfo.ZoneInfo(customer.timezone)
-    rows = stock_query(request, scope, customer).bins.values_list(*STOCK_COLUMNS)
+    rows = (
+        stock_query(request, scope, customer)
+        .bins.annotate(last_scan_epoch=EpochSeconds("last_scan_at"))
+        .values_list(*STOCK_COLUMNS[:-1], "last_scan_epoch")
+    )
     today = timezone.localdate(timezone=zone)
     return csv_response(
         f"{customer.code}-stock-{today:%Y-%m-%d}.csv",
