@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cmi.models import Membership
-from replenishment.models import OrderEvent, OrderLine, OrderStatus
+from replenishment.models import Order, OrderEvent, OrderLine, OrderStatus
 from replenishment.services import order_cancel
 from stocking.models import Bin, BinLevelChange
 from tests.portals.helpers import awaiting_order, grow, released_order, scans_post, signed_in, url
@@ -622,3 +622,34 @@ def test_customers_list_counts_orders_awaiting_the_vendors_acknowledgment(a):
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.ACKNOWLEDGED)
     rows = {c.pk: c for c in signed_in(a.rep).get(reverse("portals:customers")).context["page"]}
     assert rows[c0.customer.pk].unacknowledged == 0
+
+
+def test_orders_keyset_pages_walk_every_order_once(a, monkeypatch):
+    """Orders page newest first by a cursor (two a page here): Next to the end lists each
+    order once, ties of created_at broken by id; Previous walks back; another customer's
+    order id as a cursor starts at the first page."""
+    from portals.views import orders as orders_view
+
+    monkeypatch.setattr(orders_view, "PAGE_SIZE", 2)
+    cw, other = a.customers[0], a.customers[1]
+    bins = grow(a, cw, bins=8)[:5]
+    made = [released_order(a, cw, [b]) for b in bins]
+    same = made[0].created_at
+    Order.objects.filter(pk__in=[o.pk for o in made[1:3]]).update(created_at=same)
+    expected = list(
+        Order.objects.filter(customer_id=cw.customer.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    assert len(expected) == 5
+    client = signed_in(cw.staff)
+    pages = [client.get(url("orders", cw), {"show": "all"})]
+    while 'rel="next"' in pages[-1].content.decode():
+        pages.append(client.get(url("orders", cw) + _pager_link(pages[-1], "next")))
+    assert [len(p.context["page"].object_list) for p in pages] == [2, 2, 1]
+    assert [o.pk for p in pages for o in p.context["page"]] == expected
+    back = client.get(url("orders", cw) + _pager_link(pages[-1], "prev"))
+    assert [o.pk for o in back.context["page"]] == [o.pk for o in pages[1].context["page"]]
+    foreign = released_order(a, other, [other.bins[0]])
+    resp = client.get(url("orders", cw), {"show": "all", "after": foreign.pk})
+    assert [o.pk for o in resp.context["page"]] == expected[:2]
