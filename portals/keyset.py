@@ -80,6 +80,7 @@ def keyset_page(
     cursor in the request. Queries: one for the page, one for the edge row when a cursor
     is given, one for the total when `count` (or pass a `total` already known)."""
     assert fields[-1].lstrip("-") == "pk", "a keyset order ends with the primary key"
+    assert len({f.startswith("-") for f in fields}) == 1, "a keyset order goes one way"
     after, before = _cursor(request, "after"), _cursor(request, "before")
     names = [f.lstrip("-") for f in fields]
     edge = None
