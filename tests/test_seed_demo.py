@@ -362,3 +362,30 @@ def test_simulate_scans_survives_a_server_that_is_down(db):
     text = out.getvalue()
     assert text.count("cannot reach") == 2
     assert ScanEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seed_gives_every_vendor_an_edi_partner_so_released_orders_get_an_850():
+    from edi.models import Document, TradingPartner
+    from replenishment.services import bins_evaluate
+    from tests.conftest import scan
+
+    data = seed_json()
+    seed_json()  # twice: still one profile per vendor
+    assert TradingPartner.objects.count() == 2
+    assert set(TradingPartner.objects.values_list("vendor__code", flat=True)) == {
+        v["code"] for v in data["vendors"]
+    }
+    vendor = data["vendors"][0]
+    customer = next(c for c in vendor["customers"] if c["release_policy"] == "auto")
+    shelf = next(b for b in customer["bins"] if b["kanban_quantity"] is None)
+    response = APIClient().post(
+        "/api/v1/scans",
+        {"scans": [scan("issue", shelf["label"], quantity=shelf["on_hand"])]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {customer['scanner_token']}",
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.content
+    b = Bin.objects.get(vendor__code=vendor["code"], label=shelf["label"])
+    (order_id,) = bins_evaluate(vendor_id=b.vendor_id, bin_ids=[b.pk])
+    assert Document.objects.filter(order_id=order_id, transaction_set="850").count() == 1

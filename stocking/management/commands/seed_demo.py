@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
@@ -666,9 +667,16 @@ class _Applier:
 def seed() -> Counter[str]:
     """Create what is missing of the demo; returns what was created, by kind."""
     applier = _Applier()
+    plans = plan_build()
     with transaction.atomic():
-        for plan in plan_build():
+        for plan in plans:
             applier.vendor(plan)
+        # Apps above stocking add their part (edi: a partner profile per vendor)
+        # through a `demo_seed(vendor_codes)` hook on their AppConfig.
+        for config in apps.get_app_configs():
+            hook = getattr(config, "demo_seed", None)
+            if hook is not None:
+                applier.created.update(hook([plan.spec.code for plan in plans]))
     return applier.created
 
 
