@@ -83,6 +83,9 @@ def _decimal(value: str | None) -> Decimal | None:
 class Command(BaseCommand):
     help = "Post simulated scanner traffic for the demo customers to a running server."
 
+    # Receipts out of thin air; simulate_erp turns them off and receives its shipments.
+    random_receipts = True
+
     def add_arguments(self, parser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
         parser.add_argument(
@@ -289,7 +292,7 @@ class Command(BaseCommand):
             shelf = rng.choice(scanner.shelves)
             shelf.on_hand = max(shelf.on_hand + rng.randint(-3, 2), 0)  # counts find a little drift
             return self._scan("count", shelf.sku, location=shelf.location, quantity=shelf.on_hand)
-        if roll < 0.31:
+        if roll < 0.31 and self.random_receipts:
             low = [s for s in scanner.shelves if s.kanban_quantity is None and s.on_hand <= s.min]
             shelf = rng.choice(low or scanner.shelves)
             if shelf.kanban_quantity:
