@@ -6,6 +6,7 @@ import io
 import json
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -427,3 +428,24 @@ def test_simulate_erp_drives_an_order_from_release_to_received(transactional_db,
     assert inbound >= {"855", "856", "810"}, text
     assert Document.objects.get(order_id=order_id, transaction_set="850").delivered_at
     assert "rejected [" not in text and "HTTP 4" not in text, text
+
+
+def test_simulate_honours_port(db, monkeypatch):
+    import subprocess
+
+    seed_json()
+    monkeypatch.setenv("PORT", "9")  # nothing listens on the discard port
+    out = io.StringIO()
+    call_command("simulate_scans", "--rounds", "1", "--interval", "0", stdout=out)
+    assert "against http://127.0.0.1:9 " in out.getvalue()
+    assert "cannot reach http://127.0.0.1:9" in out.getvalue()
+    # `make simulate` passes PORT on as the URL; `make run` passes it to run_embedded.
+    for target, expected in (("simulate", "--url http://127.0.0.1:8712"), ("run", "--port 8712")):
+        dry = subprocess.run(
+            ["make", "-n", target, "PORT=8712"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert expected in dry.stdout, dry.stdout

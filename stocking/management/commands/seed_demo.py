@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from stocking.models import Bin, Location, ScannerDevice, Site
 from stocking.setup import LABEL_ALPHABET, bin_create, location_create, site_create
 
 DEMO_SEED = 2026
-WEB_URL = "http://127.0.0.1:8000"
+WEB_URL = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 # --- the catalog: sku, description, unit of measure, pack quantity, unit grams, unit price ---
 PRODUCTS: tuple[tuple[str, str, str, int, str | None, str], ...] = (

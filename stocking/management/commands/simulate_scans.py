@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import time
 import urllib.error
@@ -87,7 +88,11 @@ class Command(BaseCommand):
     random_receipts = True
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
+        parser.add_argument(
+            "--url",
+            default=None,
+            help="the server's base URL (default http://127.0.0.1:$PORT, PORT defaulting to 8000)",
+        )
         parser.add_argument(
             "--rounds", type=int, default=None, help="rounds to run (default: until Ctrl-C)"
         )
@@ -103,6 +108,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=15.0, help="HTTP timeout in seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["url"] is None:
+            options["url"] = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
         base = options["url"].rstrip("/")
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
