@@ -53,7 +53,7 @@ seed: install ## seed the demo data (safe to run twice)
 	$(EMBEDDED_KEY) $(BIN)/python manage.py seed_demo
 
 simulate: install ## drive the demo through the HTTP API: scanners, and each vendor's ERP over EDI
-	$(EMBEDDED_KEY) $(BIN)/python manage.py simulate_erp --url http://127.0.0.1:$(PORT)
+	LOG_LEVEL="$${LOG_LEVEL:-WARNING}" $(EMBEDDED_KEY) $(BIN)/python manage.py simulate_erp --url http://127.0.0.1:$(PORT)
 
 bench: install ## benchmarks: print figures
 	$(BIN)/python bench/run.py
