@@ -155,6 +155,24 @@ def test_every_app_service_gets_its_database_rabbitmq_broker_and_redis_cache():
         assert environment.get("CACHE_URL", "").startswith("redis://redis:"), name
 
 
+def test_app_services_run_as_a_role_row_level_security_binds():
+    """Every app process switches to DATABASE_APP_ROLE, and the database image creates
+    that role, neither superuser nor BYPASSRLS, when it initialises."""
+    services = _services()
+    roles = {_environment(services[name]).get("DATABASE_APP_ROLE") for name in APP_SERVICES}
+    assert len(roles) == 1 and None not in roles
+    (role,) = roles
+    mounts = [str(v).split(":") for v in services["postgres"]["volumes"]]
+    scripts = [
+        ROOT / host
+        for host, target, *_ in mounts
+        if target.startswith("/docker-entrypoint-initdb.d/")
+    ]
+    sql = " ".join(path.read_text() for path in scripts).upper()
+    assert f"CREATE ROLE {role.upper()}" in sql
+    assert "NOSUPERUSER" in sql and "NOBYPASSRLS" in sql
+
+
 def test_worker_and_beat_wait_for_rabbitmq():
     services = _services()
     assert services["rabbitmq"]["image"].startswith("rabbitmq:")
