@@ -52,8 +52,8 @@ beat: install ## the Celery scheduler
 seed: install ## seed the demo data (safe to run twice)
 	$(EMBEDDED_KEY) $(BIN)/python manage.py seed_demo
 
-simulate: install ## drive the demo through the HTTP API as scanners would
-	$(EMBEDDED_KEY) $(BIN)/python manage.py simulate_scans
+simulate: install ## drive the demo through the HTTP API: scanners, and each vendor's ERP over EDI
+	LOG_LEVEL="$${LOG_LEVEL:-WARNING}" $(EMBEDDED_KEY) $(BIN)/python manage.py simulate_erp --url http://127.0.0.1:$(PORT)
 
 bench: install ## benchmarks: print figures
 	$(BIN)/python bench/run.py

@@ -20,6 +20,13 @@ class EdiConfig(AppConfig):
         self._register_metrics()
 
     @staticmethod
+    def demo_seed(vendor_codes: list[str]):
+        """seed_demo's EDI part (stocking cannot import edi): a partner per demo vendor."""
+        from edi.demo import demo_partners_seed
+
+        return demo_partners_seed(vendor_codes)
+
+    @staticmethod
     def _register_metrics() -> None:
         from cmi.metrics import gauge_source_register
         from edi.models import Direction, Document

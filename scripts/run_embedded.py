@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,72 @@ BIN = Path(sys.executable).parent
 
 
 KEY_FILE = ROOT / "var" / "secret_key"
+LOGINS_FILE = ROOT / "var" / "demo-logins.txt"
+# Celery warns, at length, when its worker runs as root: the embedded broker carries
+# JSON only, so on a demo box that is noise.
+ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
+
+
+def quiet_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The processes' environment: warnings and INFO chatter (request logs, "Pillow not
+    found") off unless the caller asked for them with LOG_LEVEL or PYTHONWARNINGS."""
+    env = dict(environ)
+    env.setdefault("LOG_LEVEL", "WARNING")
+    filters = [f for f in env.get("PYTHONWARNINGS", "").split(",") if f]
+    if ROOT_WARNING_FILTER not in filters:
+        env["PYTHONWARNINGS"] = ",".join([*filters, ROOT_WARNING_FILTER])
+    return env
+
+
+def process_commands(host: str, port: int, *, access_log: bool) -> dict[str, list[str]]:
+    web = [
+        str(BIN / "gunicorn"),
+        "cmi.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+    ]
+    if access_log:
+        web += ["--access-logfile", "-"]
+    return {
+        "web": web,
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "cmi",
+            "worker",
+            "--loglevel=warning",
+            "--concurrency=2",
+        ],
+        "beat": [str(BIN / "celery"), "-A", "cmi", "beat", "--loglevel=warning"],
+    }
+
+
+def logins_write(text: str, path: Path = LOGINS_FILE) -> None:
+    """Keep the banner where a user can find it again (owner-only: it holds passwords)."""
+    path.parent.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text.strip("\n") + "\n")
+
+
+def wait_until_up(url: str, procs: dict[str, subprocess.Popen], seconds: float = 60) -> bool:
+    """True once the web server answers; False if it did not in time or a process died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url + "/login/", timeout=2):  # noqa: S310
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    return False
 
 
 def embedded_secret_key() -> str:
@@ -55,6 +123,7 @@ def manage(*args: str, capture: bool = False) -> str:
 
 
 def banner(url: str, demo: dict) -> str:
+    port = url.rsplit(":", 1)[-1]
     lines = ["", "=" * 72, f"CMI platform is running at {url}", f"  API docs:  {url}/api/docs/", ""]
     for vendor in demo["vendors"]:
         lines.append(f"Vendor {vendor['name']} ({vendor['code']})")
@@ -70,8 +139,8 @@ def banner(url: str, demo: dict) -> str:
         "",
         "Try it:",
         f"  curl -s -H 'Authorization: Bearer {demo['vendors'][0]['erp_key']}' {url}/api/v1/orders",
-        "  make simulate      # scanners posting through the HTTP API, in another terminal",
-        "Ctrl-C stops everything.",
+        f"  PORT={port} make simulate   # scanners and ERPs over the HTTP API, another terminal",
+        f"These logins are kept in {LOGINS_FILE.relative_to(ROOT)}. Ctrl-C stops everything.",
         "=" * 72,
     ]
     return "\n".join(lines)
@@ -90,34 +159,17 @@ def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     if not os.environ.get("SECRET_KEY", "").strip():
         os.environ["SECRET_KEY"] = embedded_secret_key()  # inherited by every process below
+    os.environ.update(quiet_environment(dict(os.environ)))
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
     demo = json.loads(manage("seed_demo", "--json", capture=True))
     url = f"http://{args.host}:{args.port}"
-    commands = {
-        "web": [
-            str(BIN / "gunicorn"),
-            "cmi.wsgi:application",
-            "--bind",
-            f"{args.host}:{args.port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
-        ],
-        "worker": [
-            str(BIN / "celery"),
-            "-A",
-            "cmi",
-            "worker",
-            "--loglevel=info",
-            "--concurrency=2",
-        ],
-        "beat": [str(BIN / "celery"), "-A", "cmi", "beat", "--loglevel=info"],
-    }
+    access_log = os.environ.get("ACCESS_LOG", "") not in ("", "0")
+    commands = process_commands(args.host, args.port, access_log=access_log)
     procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
-    time.sleep(2)
-    print(banner(url, demo), flush=True)
+    text = banner(url, demo)
+    logins_write(text)
+    print(text, flush=True)
 
     def stop(*_: object) -> None:
         for proc in procs.values():
@@ -126,6 +178,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        # Start-up output scrolls the first banner away: show it again, last.
+        if wait_until_up(url, procs):
+            time.sleep(2)  # the worker and beat finish starting
+            print(text, flush=True)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [name for name, p in procs.items() if p.poll() is not None]

@@ -6,6 +6,7 @@ import io
 import json
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -362,3 +363,89 @@ def test_simulate_scans_survives_a_server_that_is_down(db):
     text = out.getvalue()
     assert text.count("cannot reach") == 2
     assert ScanEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seed_gives_every_vendor_an_edi_partner_so_released_orders_get_an_850():
+    from edi.models import Document, TradingPartner
+    from replenishment.services import bins_evaluate
+    from tests.conftest import scan
+
+    data = seed_json()
+    seed_json()  # twice: still one profile per vendor
+    assert TradingPartner.objects.count() == 2
+    assert set(TradingPartner.objects.values_list("vendor__code", flat=True)) == {
+        v["code"] for v in data["vendors"]
+    }
+    vendor = data["vendors"][0]
+    customer = next(c for c in vendor["customers"] if c["release_policy"] == "auto")
+    shelf = next(b for b in customer["bins"] if b["kanban_quantity"] is None)
+    response = APIClient().post(
+        "/api/v1/scans",
+        {"scans": [scan("issue", shelf["label"], quantity=shelf["on_hand"])]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {customer['scanner_token']}",
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.content
+    b = Bin.objects.get(vendor__code=vendor["code"], label=shelf["label"])
+    (order_id,) = bins_evaluate(vendor_id=b.vendor_id, bin_ids=[b.pk])
+    assert Document.objects.filter(order_id=order_id, transaction_set="850").count() == 1
+
+
+def test_simulate_erp_drives_an_order_from_release_to_received(transactional_db, live_server):
+    from edi.models import Document
+    from replenishment.models import Order
+    from replenishment.services import bins_evaluate
+    from tests.conftest import scan
+
+    data = seed_json()
+    vendor = data["vendors"][0]
+    customer = next(c for c in vendor["customers"] if c["release_policy"] == "auto")
+    shelf = next(b for b in customer["bins"] if b["kanban_quantity"] is None)
+    response = APIClient().post(
+        "/api/v1/scans",
+        {"scans": [scan("issue", shelf["label"], quantity=shelf["on_hand"])]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {customer['scanner_token']}",
+    )
+    assert response.status_code == 200, response.content
+    b = Bin.objects.get(vendor__code=vendor["code"], label=shelf["label"])
+    (order_id,) = bins_evaluate(vendor_id=b.vendor_id, bin_ids=[b.pk])
+    assert Order.objects.get(pk=order_id).status == "released"
+
+    out = io.StringIO()
+    args = ["--url", live_server.url, "--interval", "0", "--batch", "1", "--seed", "3"]
+    call_command("simulate_erp", *args, "--rounds", "2", "--lead-time", "0", stdout=out)
+    text = out.getvalue()
+    order = Order.objects.get(pk=order_id)
+    assert order.status == "received", text
+    assert order.closed_at is not None
+    inbound = set(
+        Document.objects.filter(order_id=order_id, direction="in").values_list(
+            "transaction_set", flat=True
+        )
+    )
+    assert inbound >= {"855", "856", "810"}, text
+    assert Document.objects.get(order_id=order_id, transaction_set="850").delivered_at
+    assert "rejected [" not in text and "HTTP 4" not in text, text
+
+
+def test_simulate_honours_port(db, monkeypatch):
+    import subprocess
+
+    seed_json()
+    monkeypatch.setenv("PORT", "9")  # nothing listens on the discard port
+    out = io.StringIO()
+    call_command("simulate_scans", "--rounds", "1", "--interval", "0", stdout=out)
+    assert "against http://127.0.0.1:9 " in out.getvalue()
+    assert "cannot reach http://127.0.0.1:9" in out.getvalue()
+    # `make simulate` passes PORT on as the URL; `make run` passes it to run_embedded.
+    for target, expected in (("simulate", "--url http://127.0.0.1:8712"), ("run", "--port 8712")):
+        dry = subprocess.run(
+            ["make", "-n", target, "PORT=8712"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert expected in dry.stdout, dry.stdout

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
@@ -36,7 +38,7 @@ from stocking.models import Bin, Location, ScannerDevice, Site
 from stocking.setup import LABEL_ALPHABET, bin_create, location_create, site_create
 
 DEMO_SEED = 2026
-WEB_URL = "http://127.0.0.1:8000"
+WEB_URL = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 # --- the catalog: sku, description, unit of measure, pack quantity, unit grams, unit price ---
 PRODUCTS: tuple[tuple[str, str, str, int, str | None, str], ...] = (
@@ -666,9 +668,16 @@ class _Applier:
 def seed() -> Counter[str]:
     """Create what is missing of the demo; returns what was created, by kind."""
     applier = _Applier()
+    plans = plan_build()
     with transaction.atomic():
-        for plan in plan_build():
+        for plan in plans:
             applier.vendor(plan)
+        # Apps above stocking add their part (edi: a partner profile per vendor)
+        # through a `demo_seed(vendor_codes)` hook on their AppConfig.
+        for config in apps.get_app_configs():
+            hook = getattr(config, "demo_seed", None)
+            if hook is not None:
+                applier.created.update(hook([plan.spec.code for plan in plans]))
     return applier.created
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import time
 import urllib.error
@@ -83,8 +84,15 @@ def _decimal(value: str | None) -> Decimal | None:
 class Command(BaseCommand):
     help = "Post simulated scanner traffic for the demo customers to a running server."
 
+    # Receipts out of thin air; simulate_erp turns them off and receives its shipments.
+    random_receipts = True
+
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
+        parser.add_argument(
+            "--url",
+            default=None,
+            help="the server's base URL (default http://127.0.0.1:$PORT, PORT defaulting to 8000)",
+        )
         parser.add_argument(
             "--rounds", type=int, default=None, help="rounds to run (default: until Ctrl-C)"
         )
@@ -100,6 +108,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=15.0, help="HTTP timeout in seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["url"] is None:
+            options["url"] = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
         base = options["url"].rstrip("/")
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -289,7 +299,7 @@ class Command(BaseCommand):
             shelf = rng.choice(scanner.shelves)
             shelf.on_hand = max(shelf.on_hand + rng.randint(-3, 2), 0)  # counts find a little drift
             return self._scan("count", shelf.sku, location=shelf.location, quantity=shelf.on_hand)
-        if roll < 0.31:
+        if roll < 0.31 and self.random_receipts:
             low = [s for s in scanner.shelves if s.kanban_quantity is None and s.on_hand <= s.min]
             shelf = rng.choice(low or scanner.shelves)
             if shelf.kanban_quantity:
