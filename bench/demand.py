@@ -33,6 +33,7 @@ import csv
 import itertools
 import math
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -268,6 +269,7 @@ def read_levels(w: World, path: Path, mins: np.ndarray, maxs: np.ndarray):
 def engine_runner(mode: str, settings_overrides: dict):
     if mode == "command":
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a throwaway key
         import django
         from django.core.management import call_command
 

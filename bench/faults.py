@@ -23,6 +23,7 @@ supervisor would). Asserts nothing.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -316,6 +317,7 @@ def main(which: list[str]) -> None:
         "LOG_LEVEL": "ERROR",
         "DATABASE_APP_ROLE": "",  # the private cluster has no restricted role
         "SWEEP_MINUTES": "30",  # the catch-up pass, not the sweep, has to do the work
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),  # throwaway
     }
     os.environ.update(env)
     import django

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a throwaway key
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench_recommend.sqlite3'}")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
