@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cmi.errors import ApiError
 from cmi.models import SettingChange, SettingSource
@@ -32,12 +32,15 @@ class SettingChangeFilter(django_filters.FilterSet):
 
 def customer_history(*, scope: Scope, customer_id: int, filters=None) -> QuerySet[SettingChange]:
     """Every audited setting change of one customer (its own settings, rep assignment,
-    its bins' levels and settings), newest first, filtered by `filters` (a query dict).
+    its bins' levels and settings), and the vendor-wide ones that decide what it is
+    ordered (catalog fields, the EDI partner profile), newest first, filtered by
+    `filters` (a query dict). Vendor-wide rows have no customer, so a customer's own
+    people (whose scope names their customers) never see them.
 
     Bad filter values raise ApiError("invalid_filter") naming the field."""
     qs = (
         SettingChange.objects.for_scope(scope)
-        .filter(customer_id=customer_id)
+        .filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
         .select_related("user")
         .order_by("-at", "-id")
     )

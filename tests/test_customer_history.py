@@ -110,6 +110,23 @@ def test_every_entry_point_writes_the_same_audit(world):
     assert SettingChange.objects.filter(object_type="trading_partner", source="api").exists()
 
 
+def test_vendor_wide_changes_are_in_the_vendor_view_of_every_customer_only(world):
+    """A catalog or partner change (no customer) is listed in each customer's history
+    for the vendor's people, and never shown to a customer's own people; the other
+    vendor's changes appear nowhere."""
+    a, b = world["a"], world["b"]
+    cw = a.customers[0]
+    item_update(scope=a.scope, item_id=a.items[0].pk, pack_quantity=5, source="portal")
+    item_update(scope=b.scope, item_id=b.items[0].pk, pack_quantity=7, source="portal")
+    for customer in a.customers:
+        resp = history(as_user(a.admin), customer.customer.pk, "?object_type=item")
+        assert resp.status_code == 200, resp.content
+        rows = resp.json()["results"]
+        assert [(r["field"], r["before"], r["after"]) for r in rows] == [("pack_quantity", 1, 5)]
+    resp = history(as_user(cw.manager), cw.customer.pk, "?object_type=item")
+    assert resp.status_code == 200 and resp.json()["results"] == []
+
+
 def test_history_of_another_vendor_or_customer_is_404(world):
     a, b = world["a"], world["b"]
     admin = as_user(a.admin)
