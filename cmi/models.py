@@ -243,3 +243,44 @@ class JobWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.reached_at.isoformat()}"
+
+
+class DomainEvent(models.Model):
+    """Something that happened that people or other systems may want to hear about.
+
+    Written by a service in the same transaction as the change it reports (so an event
+    exists exactly when its change committed), then handed to the listeners named in
+    `settings.DOMAIN_EVENT_LISTENERS` after commit (cmi/events.py). `dispatched_at`
+    is set once every listener took it; until then the catch-up task retries, so
+    listeners must be idempotent (they key what they write on the event id).
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The site the event is about, when there is one (a bin's, a scanner's).
+    site_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=64)
+    subject_type = models.CharField(max_length=32, blank=True)  # bin, order, device, ...
+    subject_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "customer", "occurred_at"]),
+            models.Index(fields=["vendor", "kind", "occurred_at"]),
+            models.Index(
+                fields=["occurred_at"],
+                name="domainevent_undispatched",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_type} {self.subject_id}"

@@ -323,6 +323,13 @@ CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
 }
 # A lost broker connection cancels the late-acked tasks it carried; they are
 # redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
+# Domain events (cmi/events.py): the listeners every event is handed to after commit,
+# as dotted paths. The one registry; apps above the emitters add theirs here.
+DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ()
+CELERY_BEAT_SCHEDULE["events-catch-up"] = {
+    "task": "cmi.tasks.events_catch_up",
+    "schedule": crontab(minute="*"),
+}
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -88,6 +88,15 @@ def the_works(vw) -> None:
     insight.policy_set(scope=vw.scope, customer_id=cw.customer.pk, bin_id=b.pk, floor_min=1)
     insight.recommendations_compute(vendor_id=vw.vendor.pk, customer_id=cw.customer.pk)
     insight.backtest_create(scope=vw.scope, customer_id=cw.customer.pk, params={"days": 28})
+    # a domain event (cmi/events.py)
+    from cmi import events
+
+    events.emit(
+        "recommendations.ready",
+        vendor_id=vw.vendor.pk,
+        customer_id=cw.customer.pk,
+        data={"count": 1},
+    )
 
 
 @pytest.fixture
