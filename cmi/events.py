@@ -206,6 +206,59 @@ def emit(
     return event
 
 
+@dataclass(frozen=True)
+class Occurrence:
+    """One event of a batch handed to `emit_many`: what `emit` takes, less the kind."""
+
+    customer_id: int | None
+    subject_type: str = ""
+    subject_id: Any = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    site_id: int | None = None
+
+
+def emit_many(
+    kind: str,
+    *,
+    vendor_id: int,
+    occurrences: list[Occurrence],
+    occurred_at: dt.datetime | None = None,
+) -> list[DomainEvent]:
+    """`emit` for a batch: one insert and one dispatch task, whatever the batch's size.
+
+    For set-based services (a batch of scans, a sweep) whose query count must not grow
+    with the rows they touch.
+    """
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise UnknownEventKind(kind)
+    if not occurrences:
+        return []
+    if spec.scope == "customer" and any(o.customer_id is None for o in occurrences):
+        raise ValueError(f"{kind} is about a customer: customer_id is required")
+    when = occurred_at or timezone.now()
+    made = DomainEvent.objects.bulk_create(
+        [
+            DomainEvent(
+                vendor_id=vendor_id,
+                customer_id=o.customer_id,
+                site_id=o.site_id,
+                kind=kind,
+                subject_type=o.subject_type,
+                subject_id="" if o.subject_id is None else str(o.subject_id),
+                data=dict(o.data),
+                occurred_at=when,
+            )
+            for o in occurrences
+        ]
+    )
+    from cmi.broker import publish_on_commit
+    from cmi.tasks import events_dispatch_many
+
+    publish_on_commit(events_dispatch_many, args=(vendor_id, [e.pk for e in made]))
+    return made
+
+
 @functools.cache
 def listeners() -> tuple[Callable[[DomainEvent], None], ...]:
     return tuple(import_string(path) for path in settings.DOMAIN_EVENT_LISTENERS)
