@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "replenishment",
     "edi",
     "insight",
+    "notify",
     "portals",
     "axes",
 ]
@@ -150,8 +151,37 @@ if NUM_PROXIES:
     AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
-# Password reset mail; printed to the console unless the environment names a real backend.
+# Mail (password resets, alerts): printed to the console unless the environment names
+# a real backend. In production EMAIL_URL (smtp+tls://user:pass@host:587) or the
+# EMAIL_HOST/EMAIL_PORT/EMAIL_HOST_USER/EMAIL_HOST_PASSWORD/EMAIL_USE_TLS settings.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env("EMAIL_URL", default=""):
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+elif env("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CMI alerts <alerts@localhost>")
+
+# Alerts (notify/): links in mails, the flapping window, the hourly cap per user,
+# and the periodic checks' thresholds.
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="http://localhost:8000")
+NOTIFY_DEDUP_HOURS = env.int("NOTIFY_DEDUP_HOURS", default=6)
+NOTIFY_MAILS_PER_HOUR = env.int("NOTIFY_MAILS_PER_HOUR", default=20)
+NOTIFY_BELOW_MIN_HOURS = env.int("NOTIFY_BELOW_MIN_HOURS", default=24)
+NOTIFY_APPROVAL_HOURS = env.int("NOTIFY_APPROVAL_HOURS", default=8)
+NOTIFY_SCANNER_SILENT_HOURS = env.int("NOTIFY_SCANNER_SILENT_HOURS", default=24)
 
 # --- security: production turns these on through the environment ---
 SECURE_SSL_REDIRECT = env.bool(
@@ -325,10 +355,22 @@ CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
 # redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 # Domain events (cmi/events.py): the listeners every event is handed to after commit,
 # as dotted paths. The one registry; apps above the emitters add theirs here.
-DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ()
+DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ("notify.services.event_hear",)
 CELERY_BEAT_SCHEDULE["events-catch-up"] = {
     "task": "cmi.tasks.events_catch_up",
     "schedule": crontab(minute="*"),
+}
+CELERY_BEAT_SCHEDULE["notify-checks"] = {
+    "task": "notify.tasks.checks_run",
+    "schedule": crontab(minute="*/15"),
+}
+CELERY_BEAT_SCHEDULE["notify-digest"] = {
+    "task": "notify.tasks.digests_send",
+    "schedule": crontab(minute=0, hour=env.int("NOTIFY_DIGEST_HOUR", default=6)),
+}
+CELERY_BEAT_SCHEDULE["notify-mail-catch-up"] = {
+    "task": "notify.tasks.emails_catch_up",
+    "schedule": crontab(minute="*/5"),
 }
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)

@@ -35,7 +35,16 @@ pytestmark = [
     ),
 ]
 
-PROJECT_APPS = ("cmi", "catalog", "stocking", "replenishment", "edi", "insight", "portals")
+PROJECT_APPS = (
+    "cmi",
+    "catalog",
+    "stocking",
+    "replenishment",
+    "edi",
+    "insight",
+    "notify",
+    "portals",
+)
 # Tables of the project without a vendor: the vendors themselves, the rep's assigned
 # customers (a link between two rows that both carry the vendor), and the periodic
 # jobs' watermarks (one row per job, across vendors).
@@ -91,11 +100,28 @@ def the_works(vw) -> None:
     # a domain event (cmi/events.py)
     from cmi import events
 
-    events.emit(
+    event = events.emit(
         "recommendations.ready",
         vendor_id=vw.vendor.pk,
         customer_id=cw.customer.pk,
         data={"count": 1},
+    )
+    # alerts (notify/): the event heard (notifications, outbox), a choice, a digest, a watch
+    from cmi.scoping import Scope
+    from cmi.tasks import events_dispatch
+    from notify import services as notify_services
+    from notify.models import EmailDelivery, Watch
+    from notify.tasks import digests_collect
+
+    events_dispatch(vw.vendor.pk, event.pk)
+    notify_services.subscriptions_set(
+        scope=Scope(vendor_id=vw.vendor.pk, role="vendor_admin", user_id=vw.admin.pk),
+        choices=[notify_services.Choice("bin.at_zero", "email", True, digest=True)],
+    )
+    EmailDelivery.objects.filter(vendor_id=vw.vendor.pk).update(status="digest")
+    digests_collect(vendor_id=vw.vendor.pk, day=b.created_at.date())
+    Watch.objects.create(
+        vendor=vw.vendor, kind="scanner.silent", subject_id=b.pk, since=b.created_at
     )
 
 
