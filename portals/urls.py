@@ -10,6 +10,7 @@ from portals.views import (
     history,
     insight,
     labels,
+    notifications,
     orders,
     people,
     scan,
@@ -62,4 +63,5 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *notifications.urlpatterns,
 ]
