@@ -13,7 +13,6 @@ from cmi.api.serializers import ErrorSerializer
 from cmi.errors import ApiError
 from cmi.permissions import ALL_PEOPLE, HasScope
 from notify import selectors, services
-from notify.models import Notification
 from notify.api.serializers import (
     NotificationOut,
     ReadIn,
@@ -21,6 +20,7 @@ from notify.api.serializers import (
     SubscriptionOut,
     SubscriptionsIn,
 )
+from notify.models import Notification
 
 
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
