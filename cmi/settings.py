@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "replenishment",
     "edi",
     "insight",
+    "webhooks",
     "portals",
     "axes",
 ]
@@ -225,6 +226,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CMI platform API",
     "DESCRIPTION": "Customer-managed inventory: scanners post scans, orders come out.",
     "VERSION": "1.0.0",
+    # 3.1 for the `webhooks` section: what we POST to receivers, one entry per event kind.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "webhooks.schema.WEBHOOKS",
     # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN, and no
     # call to the public validator.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -325,9 +329,23 @@ CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
 # redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 # Domain events (cmi/events.py): the listeners every event is handed to after commit,
 # as dotted paths. The one registry; apps above the emitters add theirs here.
-DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ()
+DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ("webhooks.listeners.on_event",)
 CELERY_BEAT_SCHEDULE["events-catch-up"] = {
     "task": "cmi.tasks.events_catch_up",
+    "schedule": crontab(minute="*"),
+}
+
+# --- outbound webhooks (webhooks/; README "Webhooks") ---
+# Private, loopback, link-local and reserved addresses are refused (SSRF) unless this
+# is set: development and tests only, never in production.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+# Seconds to wait after each failed attempt (then the delivery fails): 9 attempts
+# over 27 h 36 min; an endpoint with no success in all that time is disabled.
+WEBHOOKS_RETRY_SCHEDULE = (5, 60, 300, 1800, 7200, 18000, 36000, 36000)
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-due"] = {
+    "task": "webhooks.tasks.deliveries_due",
     "schedule": crontab(minute="*"),
 }
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
