@@ -6,7 +6,7 @@ from webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, Web
 KIND_CHOICES = sorted(KINDS)
 
 
-class EndpointIn(serializers.Serializer):
+class WebhookEndpointIn(serializers.Serializer):
     url = serializers.URLField(max_length=500)
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=KIND_CHOICES),
@@ -24,7 +24,7 @@ class EndpointIn(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class EndpointUpdateIn(serializers.Serializer):
+class WebhookEndpointUpdateIn(serializers.Serializer):
     url = serializers.URLField(max_length=500, required=False)
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=KIND_CHOICES),
@@ -35,7 +35,7 @@ class EndpointUpdateIn(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
 
 
-class EndpointOut(serializers.ModelSerializer):
+class WebhookEndpointOut(serializers.ModelSerializer):
     class Meta:
         model = WebhookEndpoint
         fields = [
@@ -52,24 +52,24 @@ class EndpointOut(serializers.ModelSerializer):
         ]
 
 
-class EndpointSecretOut(EndpointOut):
+class WebhookEndpointSecretOut(WebhookEndpointOut):
     secret = serializers.CharField(
         help_text="Standard Webhooks secret (`whsec_` + base64): verify signatures with it."
     )
 
-    class Meta(EndpointOut.Meta):
-        fields = [*EndpointOut.Meta.fields, "secret"]
+    class Meta(WebhookEndpointOut.Meta):
+        fields = [*WebhookEndpointOut.Meta.fields, "secret"]
 
 
-class AttemptOut(serializers.ModelSerializer):
+class WebhookAttemptOut(serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["at", "status_code", "response_ms", "error", "succeeded"]
 
 
-class DeliveryOut(serializers.ModelSerializer):
+class WebhookDeliveryOut(serializers.ModelSerializer):
     event = serializers.IntegerField(source="event_id", allow_null=True)
-    attempts_log = AttemptOut(source="log", many=True)
+    attempts_log = WebhookAttemptOut(source="log", many=True)
 
     class Meta:
         model = WebhookDelivery
@@ -90,14 +90,14 @@ class DeliveryOut(serializers.ModelSerializer):
         ]
 
 
-class DeliveryFilterIn(serializers.Serializer):
+class WebhookDeliveryFilterIn(serializers.Serializer):
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
 
 
-class QueuedOut(serializers.Serializer):
+class WebhookQueuedOut(serializers.Serializer):
     queued = serializers.IntegerField()
 
 
-class TestQueuedOut(serializers.Serializer):
+class WebhookTestQueuedOut(serializers.Serializer):
     delivery = serializers.IntegerField()
     msg_id = serializers.CharField()

@@ -14,14 +14,14 @@ from cmi.api.base import ScopedViewSet
 from cmi.api.serializers import ErrorSerializer
 from webhooks import selectors, services
 from webhooks.api.serializers import (
-    DeliveryFilterIn,
-    DeliveryOut,
-    EndpointIn,
-    EndpointOut,
-    EndpointSecretOut,
-    EndpointUpdateIn,
-    QueuedOut,
-    TestQueuedOut,
+    WebhookDeliveryFilterIn,
+    WebhookDeliveryOut,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+    WebhookEndpointSecretOut,
+    WebhookEndpointUpdateIn,
+    WebhookQueuedOut,
+    WebhookTestQueuedOut,
 )
 
 MANAGERS = frozenset({"vendor_admin", "customer_manager"})
@@ -32,7 +32,7 @@ class EndpointViewSet(
 ):
     """Where the vendor's (or a customer's) events are POSTed, signed (Standard Webhooks)."""
 
-    serializer_class = EndpointOut
+    serializer_class = WebhookEndpointOut
     lookup_value_regex = r"\d+"
     read_roles = MANAGERS
     write_roles = MANAGERS
@@ -41,14 +41,16 @@ class EndpointViewSet(
     def scoped_queryset(self, scope):
         return selectors.endpoint_list(scope=scope)
 
-    @extend_schema(responses={200: EndpointSecretOut, 404: ErrorSerializer})
+    @extend_schema(responses={200: WebhookEndpointSecretOut, 404: ErrorSerializer})
     def retrieve(self, request, pk=None):
-        return Response(EndpointSecretOut(self.get_object()).data)
+        return Response(WebhookEndpointSecretOut(self.get_object()).data)
 
-    @extend_schema(request=EndpointIn, responses={201: EndpointSecretOut, 400: ErrorSerializer})
+    @extend_schema(
+        request=WebhookEndpointIn, responses={201: WebhookEndpointSecretOut, 400: ErrorSerializer}
+    )
     def create(self, request):
         """Register an endpoint; the answer carries its signing secret."""
-        body = EndpointIn(data=request.data)
+        body = WebhookEndpointIn(data=request.data)
         body.is_valid(raise_exception=True)
         d = body.validated_data
         endpoint = services.endpoint_create(
@@ -58,21 +60,21 @@ class EndpointViewSet(
             customer_id=d.get("customer"),
             description=d.get("description", ""),
         )
-        return Response(EndpointSecretOut(endpoint).data, status=status.HTTP_201_CREATED)
+        return Response(WebhookEndpointSecretOut(endpoint).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=EndpointUpdateIn,
-        responses={200: EndpointOut, 400: ErrorSerializer, 404: ErrorSerializer},
+        request=WebhookEndpointUpdateIn,
+        responses={200: WebhookEndpointOut, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def partial_update(self, request, pk=None):
         """Change the URL, kinds, description; `enabled: true` re-enables a disabled one."""
         found = self.get_object()
-        body = EndpointUpdateIn(data=request.data)
+        body = WebhookEndpointUpdateIn(data=request.data)
         body.is_valid(raise_exception=True)
         endpoint = services.endpoint_update(
             scope=self.scope, endpoint_id=found.pk, **body.validated_data
         )
-        return Response(EndpointOut(endpoint).data)
+        return Response(WebhookEndpointOut(endpoint).data)
 
     @extend_schema(responses={204: None, 404: ErrorSerializer})
     def destroy(self, request, pk=None):
@@ -80,7 +82,8 @@ class EndpointViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        request=None, responses={202: TestQueuedOut, 404: ErrorSerializer, 409: ErrorSerializer}
+        request=None,
+        responses={202: WebhookTestQueuedOut, 404: ErrorSerializer, 409: ErrorSerializer},
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
@@ -91,7 +94,7 @@ class EndpointViewSet(
         )
 
     @extend_schema(
-        request=None, responses={202: QueuedOut, 404: ErrorSerializer, 409: ErrorSerializer}
+        request=None, responses={202: WebhookQueuedOut, 404: ErrorSerializer, 409: ErrorSerializer}
     )
     @action(detail=True, methods=["post"], url_path="replay-failed")
     def replay_failed(self, request, pk=None):
@@ -99,26 +102,26 @@ class EndpointViewSet(
         count = services.endpoint_replay_failed(scope=self.scope, endpoint_id=self.get_object().pk)
         return Response({"queued": count}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: EndpointSecretOut, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={200: WebhookEndpointSecretOut, 404: ErrorSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """A new secret; the old one still signs beside it for 24 hours."""
         endpoint = services.endpoint_rotate_secret(
             scope=self.scope, endpoint_id=self.get_object().pk
         )
-        return Response(EndpointSecretOut(endpoint).data)
+        return Response(WebhookEndpointSecretOut(endpoint).data)
 
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The delivery log of one endpoint: each message with every attempt."""
 
-    serializer_class = DeliveryOut
+    serializer_class = WebhookDeliveryOut
     lookup_value_regex = r"\d+"
     read_roles = MANAGERS
     write_roles = MANAGERS
 
     def scoped_queryset(self, scope):
-        body = DeliveryFilterIn(data=self.request.query_params)
+        body = WebhookDeliveryFilterIn(data=self.request.query_params)
         body.is_valid(raise_exception=True)
         return selectors.delivery_list(
             scope=scope,
@@ -130,13 +133,13 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         parameters=[
             OpenApiParameter("status", str, enum=["pending", "sending", "succeeded", "failed"])
         ],
-        responses={200: DeliveryOut(many=True), 404: ErrorSerializer},
+        responses={200: WebhookDeliveryOut(many=True), 404: ErrorSerializer},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request=None, responses={202: QueuedOut, 404: ErrorSerializer, 409: ErrorSerializer}
+        request=None, responses={202: WebhookQueuedOut, 404: ErrorSerializer, 409: ErrorSerializer}
     )
     @action(detail=True, methods=["post"])
     def replay(self, request, endpoint_id=None, pk=None):
