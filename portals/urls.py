@@ -16,6 +16,7 @@ from portals.views import (
     setup_pages,
     stock,
     vendor_orders,
+    webhooks,
 )
 
 app_name = "portals"
@@ -62,4 +63,5 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *webhooks.urlpatterns,
 ]
