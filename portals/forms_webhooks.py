@@ -16,6 +16,8 @@ class EndpointForm(forms.Form):
         label="URL",
         max_length=500,
         assume_scheme="https",
+        # A text box styled like the others; the phone still offers its URL keyboard.
+        widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "url"}),
         help_text="Where we POST each event (https://...). Public addresses only.",
     )
     description = forms.CharField(label="Description", max_length=200, required=False)
