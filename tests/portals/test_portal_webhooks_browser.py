@@ -1,6 +1,7 @@
 """The webhooks pages in a real browser, at desktop and phone width: a customer manager
 adds an endpoint (a receiver on loopback, the SSRF guard relaxed), sends a test event,
-sees it delivered in the log with its attempts, and nothing scrolls sideways.
+sees it delivered in the log with its attempts; nothing scrolls sideways and axe finds
+no serious or critical violation.
 Screenshots go to test-artifacts/screenshots/ (webhooks-*)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from tests.portals.browser_kit import BROWSER_MARKS, DESKTOP, PHONE, fits_the_width, shoot
 from tests.portals.helpers import url
+from tests.portals.test_portal_accessibility import Audit
 from tests.webhooks.conftest import emit_bin_at_zero
 from tests.webhooks.receiver import Receiver
 from webhooks import outbound, services
@@ -32,8 +34,10 @@ def test_manager_adds_an_endpoint_sends_a_test_and_reads_the_log(
     open_page, a, receiver, width, viewport
 ):
     cw = a.customers[0]
+    audit = Audit(width)
     page = open_page(cw.manager, viewport=viewport)
     page.goto(url("customer_webhooks", cw))
+    audit.check(page, "webhooks-list-empty")
     page.get_by_label("URL").fill(receiver.url)
     page.get_by_label("Description").fill("Our ERP's listener")
     page.get_by_label("Order released (order.released)").check()
@@ -78,6 +82,7 @@ def test_manager_adds_an_endpoint_sends_a_test_and_reads_the_log(
     assert "HTTP 500" in page.locator("table").inner_text()
     shoot(page, "webhooks-endpoint", width)
     assert fits_the_width(page)
+    audit.check(page, "webhooks-endpoint")
 
     page.get_by_role("button", name=f"Replay {stuck.msg_id}").click()
     page.wait_for_load_state("domcontentloaded")
@@ -89,3 +94,5 @@ def test_manager_adds_an_endpoint_sends_a_test_and_reads_the_log(
     assert "Our ERP" in page.content()
     assert fits_the_width(page)
     shoot(page, "webhooks-list", width)
+    audit.check(page, "webhooks-list")
+    audit.assert_clean()
