@@ -140,3 +140,44 @@ def test_a_receiver_that_never_answers_times_out(loopback, settings):
             s.close()
         silent.close()
     assert outcome.status_code is None and "timed out" in outcome.error.lower()
+
+
+def test_https_to_a_pinned_address_still_checks_the_certificate(dns, loopback, tmp_path):
+    """The connection goes to the IP, but TLS is checked against the URL's host name:
+    a self-signed certificate is refused, and nothing is posted."""
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.example.test"],
+        check=True,
+        capture_output=True,
+    )
+    posted: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dns["hooks.example.test"] = ["127.0.0.1"]
+        port = server.server_address[1]
+        outcome = outbound.post(f"https://hooks.example.test:{port}/hook", b"{}", {})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.status_code is None and "CERTIFICATE_VERIFY_FAILED" in outcome.error
+    assert posted == []
