@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("edi.api.urls")),
     path("", include("insight.api.urls")),
     path("", include("notify.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]

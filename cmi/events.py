@@ -170,6 +170,10 @@ KINDS: dict[str, EventKind] = _kinds(
 )
 
 
+# Every kind's name, sorted: the one choice set for APIs that take a kind.
+KIND_CHOICES: list[str] = sorted(KINDS)
+
+
 class UnknownEventKind(ValueError):
     pass
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "edi",
     "insight",
     "notify",
+    "webhooks",
     "portals",
     "axes",
 ]
@@ -255,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CMI platform API",
     "DESCRIPTION": "Customer-managed inventory: scanners post scans, orders come out.",
     "VERSION": "1.0.0",
+    # 3.1 for the `webhooks` section: what we POST to receivers, one entry per event kind.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "webhooks.schema.WEBHOOKS",
     # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN, and no
     # call to the public validator.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -276,6 +280,7 @@ SPECTACULAR_SETTINGS = {
         "ScanKindEnum": ["receive", "issue", "count", "weight", "kanban"],
         "OrderEventKindEnum": "replenishment.models.OrderEventKind",
         "ReleasePolicyEnum": "cmi.models.ReleasePolicy",
+        "EventKindEnum": "cmi.events.KIND_CHOICES",
     },
 }
 
@@ -351,11 +356,12 @@ CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
     "task": "replenishment.tasks.catch_up_bins",
     "schedule": crontab(minute="*"),
 }
-# A lost broker connection cancels the late-acked tasks it carried; they are
-# redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 # Domain events (cmi/events.py): the listeners every event is handed to after commit,
 # as dotted paths. The one registry; apps above the emitters add theirs here.
-DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ("notify.services.event_hear",)
+DOMAIN_EVENT_LISTENERS: tuple[str, ...] = (
+    "notify.services.event_hear",
+    "webhooks.listeners.on_event",
+)
 CELERY_BEAT_SCHEDULE["events-catch-up"] = {
     "task": "cmi.tasks.events_catch_up",
     "schedule": crontab(minute="*"),
@@ -372,6 +378,22 @@ CELERY_BEAT_SCHEDULE["notify-mail-catch-up"] = {
     "task": "notify.tasks.emails_catch_up",
     "schedule": crontab(minute="*/5"),
 }
+
+# --- outbound webhooks (webhooks/; README "Webhooks") ---
+# Private, loopback, link-local and reserved addresses are refused (SSRF) unless this
+# is set: development and tests only, never in production.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+# Seconds to wait after each failed attempt (then the delivery fails): 9 attempts
+# over 27 h 36 min; an endpoint with no success in all that time is disabled.
+WEBHOOKS_RETRY_SCHEDULE = (5, 60, 300, 1800, 7200, 18000, 36000, 36000)
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-due"] = {
+    "task": "webhooks.tasks.deliveries_due",
+    "schedule": crontab(minute="*"),
+}
+# A lost broker connection cancels the late-acked tasks it carried; they are
+# redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -17,6 +17,7 @@ from portals.views import (
     setup_pages,
     stock,
     vendor_orders,
+    webhooks,
 )
 
 app_name = "portals"
@@ -64,4 +65,5 @@ urlpatterns = [
     *history.urlpatterns,
     *insight.urlpatterns,
     *notifications.urlpatterns,
+    *webhooks.urlpatterns,
 ]

@@ -43,6 +43,7 @@ PROJECT_APPS = (
     "edi",
     "insight",
     "notify",
+    "webhooks",
     "portals",
 )
 # Tables of the project without a vendor: the vendors themselves, the rep's assigned
@@ -123,6 +124,31 @@ def the_works(vw) -> None:
     Watch.objects.create(
         vendor=vw.vendor, kind="scanner.silent", subject_id=b.pk, since=b.created_at
     )
+    # a webhook endpoint that hears it, its delivery and one attempt (a public address:
+    # the SSRF guard is on; nothing is sent, the attempt is recorded as if answered)
+    from django.utils import timezone
+
+    from webhooks import outbound
+    from webhooks import services as webhooks
+
+    webhooks.endpoint_create(scope=vw.scope, url="https://93.184.215.14/cmi-hook")
+    event = events.emit(
+        "import.finished",
+        vendor_id=vw.vendor.pk,
+        customer_id=cw.customer.pk,
+        data={"import_id": 1, "rows": 3, "errors": 0},
+    )
+    assert webhooks.deliveries_for_event(event) == 1
+    delivery = webhooks.delivery_claim(vendor_id=vw.vendor.pk, delivery_id=event_delivery_id(event))
+    webhooks.delivery_record(
+        delivery_id=delivery.pk, at=timezone.now(), outcome=outbound.Outcome(204, 12, "")
+    )
+
+
+def event_delivery_id(event) -> int:
+    from webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.get(event=event).pk
 
 
 @pytest.fixture
