@@ -143,6 +143,7 @@ class CustomerSettingsForm(ApiCheckedForm):
         label="Consolidation window (minutes)",
         min_value=0,
         max_value=1440,
+        required=False,
         help_text="For the auto policy: an order collects lines this long before it goes "
         "(0: every order goes at once). A bin at zero sends it at once.",
     )
@@ -151,6 +152,7 @@ class CustomerSettingsForm(ApiCheckedForm):
         min_value=0,
         max_digits=12,
         decimal_places=2,
+        required=False,
         help_text="For the auto policy: an order worth this much goes before the window "
         "ends (0: no minimum).",
     )
@@ -166,6 +168,10 @@ class CustomerSettingsForm(ApiCheckedForm):
     def api_data(self) -> dict:
         data = dict(self.cleaned_data)
         data["cutoff_times"] = _cutoffs_parse(data.get("cutoff_times") or "")
+        # Left empty: kept as they are.
+        for name in ("consolidation_minutes", "consolidation_min_value"):
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
 
     @staticmethod
