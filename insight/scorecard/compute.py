@@ -133,7 +133,9 @@ def _median(values: Sequence[float]) -> float | None:
 
 
 def metrics_of(parts: dict[str, Any]) -> dict[str, Any]:
-    """The figures (None where the month gave nothing to measure) and their counts."""
+    """The figures (None where the month gave nothing to measure) and their counts.
+    A part missing (a snapshot stored before it existed) counts as nothing."""
+    parts = {**empty_parts(), **parts}
     turns = None
     if parts["avg_value"] and parts["period_days"]:
         turns = round(parts["issued_value"] / parts["avg_value"] * 365 / parts["period_days"], 1)
