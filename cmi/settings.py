@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
         "ScanKindEnum": ["receive", "issue", "count", "weight", "kanban"],
         "OrderEventKindEnum": "replenishment.models.OrderEventKind",
         "ReleasePolicyEnum": "cmi.models.ReleasePolicy",
+        "ScorecardMetricEnum": "insight.scorecard.metrics.METRIC_CHOICES",
     },
 }
 

@@ -26,6 +26,7 @@ VENDOR_NAV = (
     NavEntry("customers", "Customers", VENDOR_STAFF),
     NavEntry("vendor_orders", "Orders", VENDOR_STAFF),
     NavEntry("catalog", "Catalog", VENDOR_STAFF),
+    NavEntry("scorecards", "Scorecards", VENDOR_STAFF),
     NavEntry("settings", "Settings", frozenset({"vendor_admin"})),
 )
 
@@ -42,6 +43,7 @@ CUSTOMER_NAV = (
     NavEntry("history", "History", ALL_PEOPLE),
     NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
     NavEntry("backtests", "Backtests", ALL_PEOPLE),
+    NavEntry("scorecard", "Scorecard", MANAGER_OR_VENDOR),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

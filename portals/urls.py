@@ -13,6 +13,7 @@ from portals.views import (
     orders,
     people,
     scan,
+    scorecard,
     setup_pages,
     stock,
     vendor_orders,
@@ -62,4 +63,5 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *scorecard.urlpatterns,
 ]

@@ -139,3 +139,5 @@ COUNTS = (
     "lines_short",
 )
 COVERAGE_DAYS = 30
+# The choice set the API and the schema name (ScorecardMetricEnum).
+METRIC_CHOICES = [m.key for m in METRICS]
