@@ -89,7 +89,8 @@ METRICS: tuple[Metric, ...] = (
         "855 ack, median",
         "h",
         LOWER,
-        "Hours from release to the first 855 for the order, orders released in the month.",
+        "Hours from release to the order's first acknowledgment (an 855, or the ERP's "
+        "acknowledgment through the API), orders released in the month.",
     ),
     Metric(
         "ack_855_p90_hours", "855 ack, 90th percentile", "h", LOWER, "As above, 90th percentile."

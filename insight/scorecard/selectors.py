@@ -49,6 +49,7 @@ class CustomerScorecard:
     rows: list[ScoreRow]
     trend: list[tuple[dt.date, dict[str, Any]]]
     live: bool  # computed now (the current month, or no snapshot yet)
+    complete: bool  # the month is over in the customer's time zone
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def scorecard_customer(
         rows=_rows(values, targets),
         trend=trend,
         live=(customer.pk, month) in live,
+        complete=month_window(month, customer.timezone, now)[1] < now,
     )
 
 
