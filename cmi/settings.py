@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         "OrderEventKindEnum": "replenishment.models.OrderEventKind",
         "ReleasePolicyEnum": "cmi.models.ReleasePolicy",
         "EventKindEnum": "cmi.events.KIND_CHOICES",
+        "ScorecardMetricEnum": "insight.scorecard.metrics.METRIC_CHOICES",
     },
 }
 
@@ -330,6 +331,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(
             minute=0, hour=3, day_of_week=env("RECOMMEND_DAY_OF_WEEK", default="sun")
         ),
+    },
+    # The scorecard's month just ended, stored per customer: hourly on the 1st and 2nd,
+    # so a month ends in every customer's own time zone before it is taken.
+    "insight-scorecard-snapshot": {
+        "task": "insight.scorecard.tasks.scorecard_snapshot_last_month",
+        "schedule": crontab(minute=20, day_of_month="1,2"),
     },
 }
 

@@ -27,6 +27,7 @@ VENDOR_NAV = (
     NavEntry("vendor_orders", "Orders", VENDOR_STAFF),
     NavEntry("catalog", "Catalog", VENDOR_STAFF),
     NavEntry("webhooks", "Webhooks", frozenset({"vendor_admin"})),
+    NavEntry("scorecards", "Scorecards", VENDOR_STAFF),
     NavEntry("settings", "Settings", frozenset({"vendor_admin"})),
 )
 
@@ -44,6 +45,7 @@ CUSTOMER_NAV = (
     NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
     NavEntry("backtests", "Backtests", ALL_PEOPLE),
     NavEntry("customer_webhooks", "Webhooks", frozenset({"customer_manager", "vendor_admin"})),
+    NavEntry("scorecard", "Scorecard", MANAGER_OR_VENDOR),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

@@ -14,6 +14,7 @@ from portals.views import (
     orders,
     people,
     scan,
+    scorecard,
     setup_pages,
     stock,
     vendor_orders,
@@ -66,4 +67,5 @@ urlpatterns = [
     *insight.urlpatterns,
     *notifications.urlpatterns,
     *webhooks.urlpatterns,
+    *scorecard.urlpatterns,
 ]

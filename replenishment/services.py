@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import DatabaseError, transaction
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from cmi import events as domain_events
@@ -283,12 +283,51 @@ def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
         order_events_emit(
             "order.awaiting_approval", vendor_id=vendor_id, order_ids=[o.pk for o in to_approve]
         )
-    if auto:
-        orders_release(vendor_id=vendor_id, orders=auto)
-    else:
-        Order.objects.filter(pk__in=[o.pk for o in orders if o not in to_approve]).update(
-            updated_at=timezone.now()
+    due = _consolidated_due(orders=auto, now=timezone.now()) if auto else []
+    if due:
+        orders_release(vendor_id=vendor_id, orders=due)
+    rest = [o.pk for o in orders if o not in to_approve and o not in due]
+    if rest:
+        Order.objects.filter(pk__in=rest).update(updated_at=timezone.now())
+
+
+def _consolidated_due(*, orders: list[Order], now: dt.datetime) -> list[Order]:
+    """The auto orders that go now: their customer's window since the order was started
+    has passed, or they are worth the minimum, or a bin on them is at zero (urgent).
+    The rest wait for `orders_release_due` (every minute). One query."""
+    waiting = [
+        o
+        for o in orders
+        if o.customer.consolidation_minutes
+        and o.created_at > now - dt.timedelta(minutes=o.customer.consolidation_minutes)
+    ]
+    if not waiting:
+        return orders
+    facts = _consolidation_facts(OrderLine.objects.filter(order_id__in=[o.pk for o in waiting]))
+    held = {
+        o.pk
+        for o in waiting
+        if not _consolidation_met(o.customer.consolidation_min_value, *facts.get(o.pk, (0, 0)))
+    }
+    return [o for o in orders if o.pk not in held]
+
+
+def _consolidation_facts(lines) -> dict[int, tuple[Decimal, int]]:
+    """Per order: its value and how many of its min/max bins are at zero."""
+    return {
+        row["order_id"]: (row["value"] or Decimal(0), row["urgent"])
+        for row in lines.values("order_id").annotate(
+            value=Sum(F("quantity_ordered") * F("unit_price")),
+            urgent=Count(
+                "pk",
+                filter=Q(bin__on_hand=0, bin__kanban_quantity__isnull=True, bin__max_qty__gt=0),
+            ),
         )
+    }
+
+
+def _consolidation_met(minimum: Decimal, value: Decimal, urgent: int) -> bool:
+    return bool(urgent) or (minimum > 0 and value >= minimum)
 
 
 # --- release ---------------------------------------------------------------------
@@ -364,7 +403,8 @@ def cutoff_passed(
 
 
 def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Release the drafts of scheduled customers whose cutoff has come. Idempotent."""
+    """Release the drafts of scheduled customers whose cutoff has come, and the held
+    orders of auto customers whose consolidation is over. Idempotent."""
     now = now or timezone.now()
     released: list[int] = []
     candidates = (
@@ -382,6 +422,8 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
             created_at=created_at, now=now, cutoff_times=cutoffs, tz_name=tz_name
         ):
             due[vendor_id].append(pk)
+    for vendor_id, pk in _auto_held_due(now=now):
+        due[vendor_id].append(pk)
     for vendor_id, pks in due.items():
         with transaction.atomic():
             orders = list(
@@ -393,6 +435,26 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
             orders_release(vendor_id=vendor_id, orders=orders)
             released += [o.pk for o in orders]
     return released
+
+
+def _auto_held_due(*, now: dt.datetime) -> list[tuple[int, int]]:
+    """(vendor id, order id) of the auto customers' held orders that may go now."""
+    held = Order.objects.filter(
+        status=OrderStatus.DRAFT, customer__release_policy=ReleasePolicy.AUTO
+    )
+    facts = _consolidation_facts(OrderLine.objects.filter(order__in=held))
+    return [
+        (vendor_id, pk)
+        for pk, vendor_id, created_at, minutes, minimum in held.values_list(
+            "pk",
+            "vendor_id",
+            "created_at",
+            "customer__consolidation_minutes",
+            "customer__consolidation_min_value",
+        )
+        if created_at <= now - dt.timedelta(minutes=minutes)
+        or _consolidation_met(minimum, *facts.get(pk, (Decimal(0), 0)))
+    ]
 
 
 # --- approval and cancellation ---------------------------------------------------

@@ -98,6 +98,18 @@ def the_works(vw) -> None:
     insight.policy_set(scope=vw.scope, customer_id=cw.customer.pk, bin_id=b.pk, floor_min=1)
     insight.recommendations_compute(vendor_id=vw.vendor.pk, customer_id=cw.customer.pk)
     insight.backtest_create(scope=vw.scope, customer_id=cw.customer.pk, params={"days": 28})
+    # the scorecard: a target, and last month's snapshot
+    import datetime as _dt
+    from decimal import Decimal as _Decimal
+
+    from insight.scorecard import services as scorecard
+
+    scorecard.scorecard_target_set(
+        scope=vw.scope, customer_id=cw.customer.pk, metric="fill_rate", target=_Decimal("95")
+    )
+    scorecard.scorecard_months_snapshot(
+        vendor_id=vw.vendor.pk, months=[_dt.date(2000, 1, 1)], customer_ids=[cw.customer.pk]
+    )
     # a domain event (cmi/events.py)
     from cmi import events
 
