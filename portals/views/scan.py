@@ -194,13 +194,14 @@ def _add_bins(scope: Scope, results: list[dict]) -> None:
                 "description": found.item.description,
                 "location": found.location.code,
                 "on_hand": found.on_hand,
-                # from a GS1 code, when it carried them
-                "lot": entry.lot if entry is not None else None,
-                "expiry": entry.expiry.isoformat() if entry and entry.expiry else None,
             }
             if found is not None
             else None
         )
+        if entry is not None and (entry.lot or entry.expiry):
+            # from a GS1 code that carried them
+            r["lot"] = entry.lot
+            r["expiry"] = entry.expiry.isoformat() if entry.expiry else None
 
 
 urlpatterns: list = [

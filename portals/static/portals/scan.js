@@ -131,9 +131,10 @@
     return what + " · " + event.code + (event.location ? " at " + event.location : "");
   }
 
-  function binText(bin) {
+  function binText(bin, result) {
     if (!bin) return "";
-    var lot = (bin.lot ? " · lot " + bin.lot : "") + (bin.expiry ? " · expires " + bin.expiry : "");
+    var lot = (result && result.lot ? " · lot " + result.lot : "") +
+      (result && result.expiry ? " · expires " + result.expiry : "");
     return bin.sku + " · " + bin.description + " · " + bin.location + lot + " · on hand now " + bin.on_hand;
   }
 
@@ -214,7 +215,7 @@
         show(event, "rejected", reason);
         last = "Rejected: " + describe(event) + ". " + reason;
       } else {
-        var text = binText(result.bin);
+        var text = binText(result.bin, result);
         show(event, result.status, text);
         last = STATUS[result.status] + ": " + describe(event) + (text ? ". " + text : "");
       }
