@@ -267,6 +267,9 @@ class LedgerEntry(models.Model):
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
+    # From a GS1 code's (10) and (17), when the scan carried them.
+    lot = models.CharField(max_length=20, null=True, blank=True)
+    expiry = models.DateField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 

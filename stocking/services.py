@@ -101,6 +101,9 @@ def scan_batch_ingest(
         try:
             found = resolver.bin_for(scan)
             _check_kind(scan, found)
+            read = resolver.gs1_for(scan)
+            if read is not None:
+                scan.lot, scan.expiry = read.lot or None, read.expiry
         except ScanRejected as err:
             _reject(results, scan.index, err)
             continue
@@ -333,6 +336,8 @@ def _apply(
                 user_id=scope.user_id,
                 occurred_at=scan.occurred_at,
                 received_at=now,
+                lot=scan.lot,
+                expiry=scan.expiry,
             )
         )
         found.on_hand = new

@@ -130,6 +130,8 @@ class LedgerOut(serializers.ModelSerializer):
             "received_at",
             "device",
             "user",
+            "lot",
+            "expiry",
         ]
 
 
@@ -196,7 +198,15 @@ class ScanEventIn(serializers.Serializer):
 
     event_id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=["receive", "issue", "count", "weight", "kanban"])
-    code = serializers.CharField(max_length=64)
+    code = serializers.CharField(
+        max_length=64,
+        help_text="A bin label, SKU, item barcode or customer part number; or a GS1 code: "
+        "an element string (01 GTIN, 10 lot, 17 expiry; FNC1 as the GS character, "
+        "optionally behind a symbology identifier such as ]C1 or ]d2), its human-readable "
+        "form (01)...(10)...(17)..., or a UPC-A/EAN-13/EAN-8 with or without check digit. "
+        "A GTIN without a location finds the item's one bin here; lot and expiry are "
+        "kept on the ledger entry.",
+    )
     location = serializers.CharField(max_length=32, required=False)
     quantity = serializers.IntegerField(required=False)
     gross_grams = serializers.DecimalField(max_digits=12, decimal_places=3, required=False)
