@@ -362,7 +362,8 @@ class RfidCard(models.Model):
     bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="rfid_cards")
     epc = models.CharField(max_length=124)  # upper-case hex
     armed = models.BooleanField(default=True)
-    armed_at = models.DateTimeField()
+    # When it was re-armed (a receipt or a person); None: armed since it was made.
+    armed_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -540,7 +540,7 @@ def _drop_box(
         elif not card.armed:
             # Still in the box, or read again before its refill came: it ordered once.
             judged.set(read, IGNORED, "card_disarmed", card.bin.label)
-        elif cycle.read_time(read) < card.armed_at:
+        elif card.armed_at is not None and cycle.read_time(read) < card.armed_at:
             judged.set(read, IGNORED, "late_read", card.bin.label)  # before its re-arming
         else:
             judged.set(read, APPLIED, None, card.bin.label)
@@ -835,7 +835,6 @@ def rfid_card_create(*, scope: Scope, customer_id: int, bin_label: str, epc: str
         bin=found,
         epc=epc,
         armed=True,
-        armed_at=timezone.now(),
     )
 
 

@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('epc', models.CharField(max_length=124)),
                 ('armed', models.BooleanField(default=True)),
-                ('armed_at', models.DateTimeField()),
+                ('armed_at', models.DateTimeField(blank=True, null=True)),
                 ('last_read_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('bin', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rfid_cards', to='stocking.bin')),
