@@ -12,6 +12,7 @@ from portals.views import (
     labels,
     orders,
     people,
+    rfid,
     scan,
     setup_pages,
     stock,
@@ -54,6 +55,7 @@ urlpatterns = [
     # Each feature module lists its own routes (names in the portals namespace).
     *scan.urlpatterns,
     *people.urlpatterns,
+    *rfid.urlpatterns,
     *exports.urlpatterns,
     *bulk.urlpatterns,
     *catalog.urlpatterns,

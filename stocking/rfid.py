@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from epcpy import ConvertException, hex_to_tag_encodable
 from epcpy.epc_schemes.sgtin import SGTIN
@@ -855,10 +855,21 @@ def rfid_card_rearm(*, scope: Scope, customer_id: int, card_id: int) -> RfidCard
 
 
 @transaction.atomic
-def rfid_unknown_assign(*, scope: Scope, customer_id: int, tag_ids: list[int], item_id: int) -> int:
+def rfid_unknown_assign(
+    *,
+    scope: Scope,
+    customer_id: int,
+    tag_ids: list[int],
+    item_id: int | None = None,
+    item_sku: str | None = None,
+) -> int:
     """Make unknown tags tags of an item: they count for its bin at their reader's site
     from now on, and count now (a receipt, or the bin's first count). Returns how many."""
-    item = Item.objects.for_scope(scope).filter(pk=item_id, active=True).first()
+    items = Item.objects.for_scope(scope).filter(active=True)
+    if item_sku is not None:
+        item = items.filter(sku=item_sku.strip()).first()
+    else:
+        item = items.filter(pk=item_id).first()
     if item is None:
         raise ApiError("unknown_item", "No such item.", field="item")
     rows = list(
@@ -931,7 +942,7 @@ def reader_list(*, scope: Scope, customer_id: int) -> QuerySet[RfidReader]:
         RfidReader.objects.for_scope(scope)
         .filter(customer_id=customer_id)
         .select_related("device", "site", "location")
-        .order_by(Q(device__revoked_at__isnull=False), "device__name", "pk")
+        .order_by(F("device__revoked_at").asc(nulls_first=True), "device__name", "pk")
     )
 
 
