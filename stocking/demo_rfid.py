@@ -201,3 +201,19 @@ def rfid_demo_data(customer: Customer) -> dict[str, Any]:
         "cards": [{"epc": c.epc, "label": c.bin.label} for c in cards],
         "tagged": list(tagged.values()),
     }
+
+
+def rfid_demo_all() -> dict[str, dict[str, Any]]:
+    """rfid_demo_data of every customer with demo readers, by customer code."""
+    codes = (
+        RfidReader.objects.filter(mode=RfidMode.CABINET)
+        .values_list("customer__code", "customer_id")
+        .order_by("customer__code")
+    )
+    return {
+        code: rfid_demo_data(Customer.objects.get(pk=pk))
+        for code, pk in codes
+        if ScannerDevice.objects.filter(
+            token_hash=tokens.token_hash(demo_rfid_token(code, RfidMode.CABINET))
+        ).exists()
+    }

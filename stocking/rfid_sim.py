@@ -51,12 +51,9 @@ class RfidSite:
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @classmethod
-    def from_demo(cls, customer: dict[str, Any]) -> RfidSite | None:
-        data = customer.get("rfid")
-        if not data:
-            return None
+    def from_demo(cls, code: str, data: dict[str, Any]) -> RfidSite:
         return cls(
-            customer=customer["code"],
+            customer=code,
             box_token=data["drop_box_token"],
             cabinet_token=data["cabinet_token"],
             antennas=data["cabinet_antennas"],

@@ -34,7 +34,7 @@ from cmi import rls, tokens
 from cmi.errors import ApiError
 from cmi.models import Customer, ErpKey, Membership, ReleasePolicy, Role, Vendor
 from cmi.scoping import Scope
-from stocking.demo_rfid import rfid_demo_data, rfid_seed
+from stocking.demo_rfid import rfid_seed
 from stocking.models import Bin, Location, ScannerDevice, Site
 from stocking.setup import LABEL_ALPHABET, bin_create, location_create, site_create
 
@@ -739,7 +739,6 @@ def demo_data(*, detail: bool = False) -> dict[str, Any]:
                     "scanner_token": demo_device_token(customer.code),
                     "users": _credentials(customer.code, CUSTOMER_USER_ROLES),
                     "bins": rows,
-                    **({"rfid": rfid_demo_data(customer)} if detail else {}),
                 }
             )
         out.append(

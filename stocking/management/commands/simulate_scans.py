@@ -29,6 +29,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from stocking.demo_rfid import rfid_demo_all
 from stocking.management.commands.seed_demo import DemoNotSeeded, demo_data, plan_data
 from stocking.rfid_sim import RfidSite, rfid_round
 
@@ -129,10 +130,9 @@ class Command(BaseCommand):
         # RFID readers (a cabinet and a drop box per customer); the cabinet's bins are its
         # own: the handheld leaves them alone.
         self.rfid_sites = {
-            site.customer: site
-            for vendor in data["vendors"]
-            for customer in vendor["customers"]
-            if (site := RfidSite.from_demo(customer)) is not None
+            code: RfidSite.from_demo(code, rfid)
+            for code, rfid in self._rfid_demo().items()
+            if code in {c["code"] for v in data["vendors"] for c in v["customers"]}
         }
         scanners = [
             Scanner(
@@ -194,6 +194,14 @@ class Command(BaseCommand):
                 "The server must have run seed_demo."
             )
             return plan_data(detail=True)
+
+    def _rfid_demo(self) -> dict[str, Any]:
+        """The demo's RFID readers, cards and tags (none when the database is not readable:
+        the tags' serials are the database's, not the plan's)."""
+        try:
+            return rfid_demo_all()
+        except DatabaseError:
+            return {}
 
     # --- one round ----------------------------------------------------------------
 
