@@ -352,6 +352,7 @@ LOGGING = {
 SCAN_BATCH_MAX = 1000
 SCAN_MAX_QUANTITY = 1_000_000
 SCAN_FUTURE_TOLERANCE_SECONDS = env.int("SCAN_FUTURE_TOLERANCE_SECONDS", default=300)
+RFID_CYCLE_MAX_EPCS = 1000  # EPC reads in one RFID read cycle
 
 # --- outages and observability (issue 8 §2; README "Outages") ---
 # A publish gets one connection attempt of this many seconds, then the breaker skips

@@ -38,6 +38,7 @@ CUSTOMER_NAV = (
     NavEntry("orders", "Orders", ALL_PEOPLE),
     NavEntry("scan", "Scan", ALL_PEOPLE),
     NavEntry("scanners", "Scanners", MANAGER_OR_VENDOR),
+    NavEntry("rfid", "RFID", MANAGER_OR_VENDOR),
     NavEntry("users", "Users", frozenset({"customer_manager", "vendor_admin"})),
     NavEntry("labels", "Labels", MANAGER_OR_VENDOR),
     NavEntry("bins_import", "Min/max files", VENDOR_STAFF),

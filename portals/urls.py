@@ -13,6 +13,7 @@ from portals.views import (
     notifications,
     orders,
     people,
+    rfid,
     scan,
     scorecard,
     setup_pages,
@@ -57,6 +58,7 @@ urlpatterns = [
     # Each feature module lists its own routes (names in the portals namespace).
     *scan.urlpatterns,
     *people.urlpatterns,
+    *rfid.urlpatterns,
     *exports.urlpatterns,
     *bulk.urlpatterns,
     *catalog.urlpatterns,

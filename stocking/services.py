@@ -17,7 +17,7 @@ from cmi import events as domain_events
 from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
-from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
+from stocking.models import Bin, LedgerEntry, MovementKind, RfidCard, ScanEvent, ScannerDevice
 from stocking.resolve import resolver_build
 from stocking.scans import ScanInput, ScanRejected, raw_event_id, scan_parse
 
@@ -208,6 +208,10 @@ def _store(
             vendor_id=scope.vendor_id, receipts=receipts
         ).items():
             bins[bin_id].on_order = max(bins[bin_id].on_order - quantity, 0)
+        # The refill is here: the bin's RFID kanban cards that ordered it may order again.
+        RfidCard.objects.filter(bin_id__in=sorted(receipts), armed=False).update(
+            armed=True, armed_at=now
+        )
     touched = {b.pk for _, b in fresh}
     for pk in touched:
         bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
@@ -262,6 +266,18 @@ def bin_event_data(b: Bin) -> dict:
         "max_qty": b.max_qty,
         "on_order": b.on_order,
     }
+
+
+def scan_events_store(
+    *,
+    scope: Scope,
+    placed: list[tuple[ScanInput, Bin]],
+    results: list[ScanResult],
+    now: dt.datetime,
+) -> set[int]:
+    """The ingest's writer for events already placed on their bins (RFID reads are such
+    events): stored once per customer and event id, applied per bin in time order."""
+    return _store(scope=scope, placed=placed, results=results, now=now)
 
 
 def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt.datetime, int]]]:

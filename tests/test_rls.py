@@ -110,6 +110,9 @@ def the_works(vw) -> None:
     scorecard.scorecard_months_snapshot(
         vendor_id=vw.vendor.pk, months=[_dt.date(2000, 1, 1)], customer_ids=[cw.customer.pk]
     )
+    # RFID: a drop box, a kanban card it ordered, a cabinet whose cycles count, issue
+    # and list an unknown tag, and a rep's assigning of it (every rfid table)
+    rfid_the_works(vw, cw)
     # a domain event (cmi/events.py)
     from cmi import events
 
@@ -161,6 +164,64 @@ def event_delivery_id(event) -> int:
     from webhooks.models import WebhookDelivery
 
     return WebhookDelivery.objects.get(event=event).pk
+
+
+def rfid_the_works(vw, cw) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+    from epcpy.epc_schemes.sgtin import SGTIN, SGTINFilterValue
+
+    from stocking import rfid
+    from stocking.models import Bin
+
+    kanban = cw.bins[1]
+    Bin.objects.filter(pk=kanban.pk).update(kanban_quantity=10, min_qty=0, max_qty=0)
+    box, box_token = rfid.rfid_reader_create(
+        scope=vw.scope, customer_id=cw.customer.pk, name="box", site_id=cw.site.pk, mode="drop_box"
+    )
+    card = rfid.rfid_card_create(
+        scope=vw.scope,
+        customer_id=cw.customer.pk,
+        bin_label=kanban.label,
+        epc=f"E2{vw.vendor.pk:022X}",
+    )
+    _, cab_token = rfid.rfid_reader_create(
+        scope=vw.scope, customer_id=cw.customer.pk, name="cab", site_id=cw.site.pk, mode="cabinet"
+    )
+    gtin = vw.items[0].barcodes.first().code.zfill(14)
+    tags = [
+        SGTIN.from_gtin_plus_serial(gtin, str(n), 7).hex(
+            binary_coding_scheme=SGTIN.BinaryCodingScheme.SGTIN_96,
+            filter_value=SGTINFilterValue.POS_ITEM,
+        )
+        for n in (1, 2)
+    ]
+    stray = f"E3{vw.vendor.pk:022X}"
+    now = timezone.now()
+    for token, cycle, epcs in (
+        (box_token, "b1", [card.epc]),
+        (cab_token, "c1", tags),
+        (cab_token, "c2", [tags[0], stray]),
+    ):
+        now += dt.timedelta(seconds=1)
+        body = {
+            "cycle_id": cycle,
+            "started_at": (now - dt.timedelta(minutes=5)).isoformat(),
+            "ended_at": (now - dt.timedelta(minutes=4)).isoformat(),
+            "antennas": [1],
+            "epcs": [{"epc": e} for e in epcs],
+        }
+        resp = bearer(token).post("/api/v1/rfid/reads", body, format="json")
+        assert resp.status_code == 200 and resp.json()["applied"] >= 1, resp.content
+    unknown = rfid.unknown_tag_list(scope=vw.scope, customer_id=cw.customer.pk)
+    rfid.rfid_unknown_assign(
+        scope=vw.scope,
+        customer_id=cw.customer.pk,
+        tag_ids=[u.pk for u in unknown],
+        item_id=vw.items[0].pk,
+    )
+    assert box.pk
 
 
 @pytest.fixture
