@@ -209,9 +209,12 @@ def _store(
         ).items():
             bins[bin_id].on_order = max(bins[bin_id].on_order - quantity, 0)
         # The refill is here: the bin's RFID kanban cards that ordered it may order again.
-        RfidCard.objects.filter(bin_id__in=sorted(receipts), armed=False).update(
-            armed=True, armed_at=now
-        )
+        # Cards belong to kanban bins only, so a min/max receipt costs no query here.
+        carded_receipts = sorted(pk for pk in receipts if bins[pk].kanban_quantity)
+        if carded_receipts:
+            RfidCard.objects.filter(bin_id__in=carded_receipts, armed=False).update(
+                armed=True, armed_at=now
+            )
     touched = {b.pk for _, b in fresh}
     for pk in touched:
         bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
