@@ -40,6 +40,14 @@ def _task_done(task_id=None, task=None, **kwargs) -> None:
         reset_request_id(token)
 
 
+@signals.worker_process_init.connect
+def _warm_broker(**kwargs) -> None:
+    """Each worker process publishes too (follow-up tasks): connect at its start."""
+    from cmi.broker import warm_in_background
+
+    warm_in_background()
+
+
 @signals.worker_ready.connect
 def _worker_metrics(**kwargs) -> None:
     """A worker serves its own metrics on METRICS_PORT (scraped on the private network)."""
