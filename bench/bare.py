@@ -24,7 +24,7 @@ def insert_one(request):
     event = json.loads(request.body)["scans"][0]
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {TABLE} (tenant, event_id, code, kind, quantity, occurred_at) "  # noqa: S608
+            f"INSERT INTO {TABLE} (tenant, event_id, code, kind, quantity, occurred_at) "
             "VALUES (1, %s, %s, %s, %s, %s)",
             [event["event_id"], event["code"], event["kind"], event["quantity"],
              event["occurred_at"]],

@@ -94,7 +94,9 @@ class Report:
 
 
 def _columns(model, skip=()) -> list[str]:
-    return [f.column for f in model._meta.concrete_fields if not f.primary_key and f.column not in skip]
+    return [
+        f.column for f in model._meta.concrete_fields if not f.primary_key and f.column not in skip
+    ]
 
 
 def bins_by_sql(world, count: int, *, on_hand: int, prefix: str) -> None:
@@ -107,7 +109,7 @@ def bins_by_sql(world, count: int, *, on_hand: int, prefix: str) -> None:
     shelves = -(-count // len(world.items))
     loc_cols = _columns(Location)
     loc_values = [
-        f"%(prefix)s || '-' || g" if c == "code" else f"t.path || 'g' || g || '/'" if c == "path"
+        "%(prefix)s || '-' || g" if c == "code" else "t.path || 'g' || g || '/'" if c == "path"
         else f"t.{c}"
         for c in loc_cols
     ]  # fmt: skip
@@ -137,13 +139,13 @@ def bins_by_sql(world, count: int, *, on_hand: int, prefix: str) -> None:
     }
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO stocking_location ({', '.join(loc_cols)}) "  # noqa: S608
+            f"INSERT INTO stocking_location ({', '.join(loc_cols)}) "
             f"SELECT {', '.join(loc_values)} FROM stocking_location t, "
             "generate_series(0, %(shelves)s - 1) g WHERE t.id = %(shelf)s",
             params,
         )
         cur.execute(
-            f"INSERT INTO stocking_bin ({', '.join(bin_cols)}) "  # noqa: S608
+            f"INSERT INTO stocking_bin ({', '.join(bin_cols)}) "
             f"SELECT {', '.join(bin_values)} FROM stocking_bin t, generate_series(0, %(count)s - 1) g "
             "JOIN stocking_location l ON l.customer_id = %(customer)s "
             "AND l.code = %(prefix)s || '-' || (g / %(nitems)s) WHERE t.id = %(template)s",
@@ -175,8 +177,7 @@ class Stack:
         self._spawn(
             "web",
             [sys.executable, "-m", "gunicorn", "cmi.wsgi:application", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "5", "--timeout", "60",
-             "--config", "python:cmi.gunicorn"],
+             f"127.0.0.1:{self.port}", "--workers", "5", "--timeout", "60"],
         )  # fmt: skip
         if worker:
             self._spawn(
@@ -184,7 +185,11 @@ class Stack:
                 [sys.executable, "-m", "celery", "-A", "cmi", "worker", "--loglevel=warning",
                  "--concurrency=2", "--without-gossip", "--without-mingle"],
             )  # fmt: skip
-        wait_for_port(self.port, up=True, timeout=90)
+        try:
+            wait_for_port(self.port, up=True, timeout=90)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError((self.tmp / "web.log").read_text()[-2000:]) from None
         self.base = f"http://127.0.0.1:{self.port}"
 
     def _spawn(self, name: str, argv: list[str]) -> None:
@@ -257,7 +262,9 @@ def post_batches(session, base: str, token: str, batches: list[list[dict]]) -> f
     return total / (time.perf_counter() - start)
 
 
-def hammer(base: str, path: str, token: str, events: list[dict], clients: int) -> tuple[float, list[float]]:
+def hammer(
+    base: str, path: str, token: str, events: list[dict], clients: int
+) -> tuple[float, list[float]]:
     """One event a POST from ``clients`` connections: (requests a second, latencies ms)."""
     import requests
 
@@ -310,7 +317,9 @@ def http_rows(report: Report, *, quick: bool, env: dict, dsn: str) -> None:
     from stocking.models import Bin
 
     labels = list(
-        Bin.objects.filter(customer=cw.customer, label__startswith="H").values_list("label", flat=True)
+        Bin.objects.filter(customer=cw.customer, label__startswith="H").values_list(
+            "label", flat=True
+        )
     )
     reps = 3 if quick else 5
     stack = Stack(env)
@@ -327,12 +336,11 @@ def http_rows(report: Report, *, quick: bool, env: dict, dsn: str) -> None:
             for rep in range(reps):
                 batches = [events_for(labels, size, rep) for _ in range(batches_per_rep)]
                 flat = [e for b in batches for e in b]
-                steps = [
-                    lambda b=batches: ours.append(post_batches(session, stack.base, cw.token, b)),
-                    lambda f=flat: base.append(raw_insert_rate(dsn, f, size)),
-                ]
-                for step in steps if rep % 2 == 0 else reversed(steps):
-                    step()
+                for step in ("ours", "base") if rep % 2 == 0 else ("base", "ours"):
+                    if step == "ours":
+                        ours.append(post_batches(session, stack.base, cw.token, batches))
+                    else:
+                        base.append(raw_insert_rate(dsn, flat, size))
             ratio = median(ours) / median(base)
             report.add(
                 Row(
@@ -384,8 +392,6 @@ def _collect(rates: list, latencies: list, got: tuple[float, list[float]]) -> No
 def sweep_rows(report: Report, *, quick: bool) -> dict[int, float]:
     """The sweep at several sizes, each a fresh vendor with every bin below min; the
     largest is the table's row. Returns {bins: median seconds} for the growth check."""
-    from replenishment.services import sweep_run
-
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     reps = 3
     times: dict[int, float] = {}
@@ -394,38 +400,13 @@ def sweep_rows(report: Report, *, quick: bool) -> dict[int, float]:
         for rep in range(reps):
             world = fresh_world("sw")
             bins_by_sql(world, size, on_hand=0, prefix="S")
-            vendor_id = world.vendor.pk
-
-            def baseline(v=vendor_id) -> None:
-                with transaction.atomic():
-                    start = time.perf_counter()
-                    with connection.cursor() as cur:
-                        cur.execute(
-                            "UPDATE stocking_bin SET on_order = on_order + "
-                            "greatest(ceil((max_qty - on_hand - on_order)::numeric / pack_multiple)::int, 1)"
-                            " * pack_multiple WHERE vendor_id = %s AND active AND kanban_quantity IS NULL"
-                            " AND max_qty > 0 AND on_hand <= min_qty - on_order",
-                            [v],
-                        )
-                        rows = cur.rowcount
-                    base.append(rows / (time.perf_counter() - start))
-                    transaction.set_rollback(True)
-
-            def ours_run(v=vendor_id) -> None:
-                from django.test.utils import CaptureQueriesContext
-
-                nonlocal queries
-                with CaptureQueriesContext(connection) as ctx:
-                    start = time.perf_counter()
-                    result = sweep_run(vendor_id=v)
-                    took = time.perf_counter() - start
-                queries = len(ctx.captured_queries)
-                assert result.bins_ordered == size, (result.bins_ordered, size)
-                ours.append(took)
-
-            steps = [baseline, ours_run]
-            for step in steps if rep % 2 == 0 else reversed(steps):
-                step()
+            for step in ("baseline", "ours") if rep % 2 == 0 else ("ours", "baseline"):
+                if step == "baseline":
+                    base.append(_set_based_update(world.vendor.pk))
+                else:
+                    took, queries, ordered = _sweep_once(world.vendor.pk)
+                    assert ordered == size, (ordered, size)
+                    ours.append(took)
         times[size] = median(ours)
         rate = size / median(ours)
         print(
@@ -447,6 +428,38 @@ def sweep_rows(report: Report, *, quick: bool) -> dict[int, float]:
         )
     )
     return times
+
+
+def _set_based_update(vendor_id: int) -> float:
+    """The baseline: one UPDATE doing the sweep's arithmetic on the same rows, rolled
+    back; bins a second."""
+    with transaction.atomic():
+        start = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE stocking_bin SET on_order = on_order + "
+                "greatest(ceil((max_qty - on_hand - on_order)::numeric / pack_multiple)::int, 1)"
+                " * pack_multiple WHERE vendor_id = %s AND active AND kanban_quantity IS NULL"
+                " AND max_qty > 0 AND on_hand <= min_qty - on_order",
+                [vendor_id],
+            )
+            rows = cur.rowcount
+        rate = rows / (time.perf_counter() - start)
+        transaction.set_rollback(True)
+    return rate
+
+
+def _sweep_once(vendor_id: int) -> tuple[float, int, int]:
+    """(seconds, queries, bins ordered) of one sweep of the vendor."""
+    from django.test.utils import CaptureQueriesContext
+
+    from replenishment.services import sweep_run
+
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        result = sweep_run(vendor_id=vendor_id)
+        took = time.perf_counter() - start
+    return took, len(ctx.captured_queries), result.bins_ordered
 
 
 def idle_sweep_row(report: Report, *, quick: bool) -> None:
@@ -490,7 +503,9 @@ def growth(report: Report, *, quick: bool, sweep_times: dict[int, float]) -> Non
     cw = world.customers[0]
     bins_by_sql(world, 1000, on_hand=400, prefix="G")
     labels = list(
-        Bin.objects.filter(customer=cw.customer, label__startswith="G").values_list("label", flat=True)
+        Bin.objects.filter(customer=cw.customer, label__startswith="G").values_list(
+            "label", flat=True
+        )
     )
     scope = Scope(
         vendor_id=world.vendor.pk,
@@ -508,9 +523,7 @@ def growth(report: Report, *, quick: bool, sweep_times: dict[int, float]) -> Non
 
     reps = 3 if quick else 5
     sizes = (10, 100, 1000)
-    by_size = {
-        n: median([ingest(events_for(labels, n, r)) for r in range(reps)]) for n in sizes
-    }
+    by_size = {n: median([ingest(events_for(labels, n, r)) for r in range(reps)]) for n in sizes}
     distinct = (10, 100, 1000)
     by_bins = {
         d: median([ingest(events_for(labels[:d], 1000, r)) for r in range(reps)]) for d in distinct
@@ -569,7 +582,9 @@ def scan_to_850_row(report: Report, *, quick: bool, env: dict) -> None:
     )
     bins_by_sql(world, 200, on_hand=40, prefix="E")  # min 10: an issue of 30 reorders
     labels = list(
-        Bin.objects.filter(vendor=world.vendor, label__startswith="E").values_list("label", flat=True)
+        Bin.objects.filter(vendor=world.vendor, label__startswith="E").values_list(
+            "label", flat=True
+        )
     )
 
     def outbox_count() -> int:

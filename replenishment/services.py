@@ -340,7 +340,7 @@ def _lines_add(
     if grown:
         now = timezone.now()
         for line in grown:
-            line.updated_at = now  # bulk_update does not apply auto_now
+            line.updated_at = now  # rows_update applies auto_now only to listed fields
         rows_update(OrderLine, grown, ["quantity_ordered", "quantity_proposed", "updated_at"])
     for line in rows_insert(OrderLine, new_lines):
         events.append(
@@ -589,9 +589,9 @@ def order_approve(
         )
     if changed:
         for line in changed:
-            line.updated_at = timezone.now()  # bulk_update does not apply auto_now
-        OrderLine.objects.bulk_update(changed, ["quantity_ordered", "updated_at"])
-        Bin.objects.bulk_update([bins[line.bin_id] for line in changed], ["on_order"])
+            line.updated_at = timezone.now()  # rows_update applies auto_now only to listed fields
+        rows_update(OrderLine, changed, ["quantity_ordered", "updated_at"])
+        rows_update(Bin, [bins[line.bin_id] for line in changed], ["on_order"])
     now = timezone.now()
     order.approved_at = now
     order.approved_by_id = scope.user_id
@@ -647,7 +647,7 @@ def _order_close_cancelled(
             found.on_order = max(found.on_order - line.quantity_open, 0)
             changed.append(found)
     if changed:
-        Bin.objects.bulk_update(changed, ["on_order"])
+        rows_update(Bin, changed, ["on_order"])
     order.status = OrderStatus.CANCELLED
     order.closed_at = timezone.now()
     order.cancel_reason = reason[:200]
@@ -864,12 +864,14 @@ def order_acknowledge(
     if changed_lines:
         now = timezone.now()
         for line in changed_lines.values():
-            line.updated_at = now  # bulk_update does not apply auto_now
-        OrderLine.objects.bulk_update(
-            list(changed_lines.values()), ["quantity_ordered", "unit_price", "updated_at"]
+            line.updated_at = now  # rows_update applies auto_now only to listed fields
+        rows_update(
+            OrderLine,
+            list(changed_lines.values()),
+            ["quantity_ordered", "unit_price", "updated_at"],
         )
     if changed_bins:
-        Bin.objects.bulk_update([changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
+        rows_update(Bin, [changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
     order.save(update_fields=fields)
     OrderEvent.objects.bulk_create(events)
     return order
@@ -926,8 +928,8 @@ def orders_ship(
                 order.status = status
         order.updated_at = now
     if changed:
-        OrderLine.objects.bulk_update(changed, ["quantity_shipped", "updated_at"])
-    Order.objects.bulk_update(list(orders.values()), ["status", "updated_at"])
+        rows_update(OrderLine, changed, ["quantity_shipped", "updated_at"])
+    rows_update(Order, list(orders.values()), ["status", "updated_at"])
     OrderEvent.objects.bulk_create(events)
     return orders
 
@@ -990,7 +992,7 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     )
     for line in changed:
         line.updated_at = now
-    OrderLine.objects.bulk_update(changed, ["quantity_received", "updated_at"])
+    rows_update(OrderLine, changed, ["quantity_received", "updated_at"])
     open_left = set(
         OrderLine.objects.filter(
             order_id__in=order_ids, quantity_received__lt=F("quantity_ordered")

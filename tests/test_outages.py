@@ -374,9 +374,7 @@ def test_rabbitmq_redelivers_the_task_of_a_sigkilled_worker_at_once(
             first.kill()
 
 
-def test_warming_the_broker_connects_at_start_and_shrugs_off_a_dead_one(
-    private_redis, broker_at
-):
+def test_warming_the_broker_connects_at_start_and_shrugs_off_a_dead_one(private_redis, broker_at):
     """A web or worker process opens its broker connection when it starts (so its first
     scan does not pay for it); with the broker down, it logs and goes on, and the
     circuit stays closed for the first real publish."""
