@@ -263,7 +263,7 @@ def post_batches(session, base: str, token: str, batches: list[list[dict]]) -> f
 
 
 def hammer(
-    base: str, path: str, token: str, events: list[dict], clients: int
+    base: str, path: str, token: str, events: list[dict], clients: int, *, warm: bool = False
 ) -> tuple[float, list[float]]:
     """One event a POST from ``clients`` connections: (requests a second, latencies ms)."""
     import requests
@@ -278,12 +278,16 @@ def hammer(
         mine = []
         for event in share:
             t0 = time.perf_counter()
-            resp = session.post(
-                f"{base}{path}",
-                json={"scans": [event]},
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            )
+            try:
+                resp = session.post(
+                    f"{base}{path}",
+                    json={"scans": [event]},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=120,
+                )
+            except requests.RequestException as exc:  # counted, not hidden in a thread
+                errors.append(repr(exc))
+                continue
             mine.append((time.perf_counter() - t0) * 1000)
             if resp.status_code != 200:
                 errors.append(f"{resp.status_code} {resp.text[:200]}")
@@ -297,7 +301,7 @@ def hammer(
     for t in threads:
         t.join()
     took = time.perf_counter() - start
-    assert not errors, errors[:3]
+    assert warm or not errors, errors[:3]
     return len(events) / took, latencies
 
 
@@ -326,8 +330,8 @@ def http_rows(report: Report, *, quick: bool, env: dict, dsn: str) -> None:
     try:
         session = requests.Session()
         # warm every worker: its first requests pay imports and connections
-        hammer(stack.base, "/api/v1/scans", cw.token, events_for(labels, 80, 0), 8)
-        hammer(stack.base, "/bench/insert", cw.token, events_for(labels, 80, 0), 8)
+        hammer(stack.base, "/api/v1/scans", cw.token, events_for(labels, 80, 0), 8, warm=True)
+        hammer(stack.base, "/bench/insert", cw.token, events_for(labels, 80, 0), 8, warm=True)
         post_batches(session, stack.base, cw.token, [events_for(labels, 100, 1) for _ in range(3)])
 
         for size, floor, goal in ((100, 0.20, "≥ 0.20"), (1000, 0.20, "≥ 0.20")):
