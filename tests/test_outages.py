@@ -332,6 +332,7 @@ def test_rabbitmq_redelivers_the_task_of_a_sigkilled_worker_at_once(
     from tests.test_e2e import worker_start
 
     queue_purge(celery_test_queue["queue"])
+    queue_purge(celery_test_queue["evaluate_queue"])
     cw = vendor_world("kill", customers=1).customers[0]
     b = cw.bins[1]  # min 10, max 50, on hand 30
     log = tmp_path / "worker.log"
