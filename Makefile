@@ -55,8 +55,8 @@ seed: install ## seed the demo data (safe to run twice)
 simulate: install ## drive the demo through the HTTP API: scanners, and each vendor's ERP over EDI
 	LOG_LEVEL="$${LOG_LEVEL:-WARNING}" $(EMBEDDED_KEY) $(BIN)/python manage.py simulate_erp --url http://127.0.0.1:$(PORT)
 
-bench: install ## benchmarks: print figures
-	$(BIN)/python bench/run.py
+bench: install ## issue 10's table against same-run baselines, cost growth; fails under a floor (QUICK=1: small sizes)
+	$(BIN)/python bench/run.py table $(if $(QUICK),--quick)
 
 bench-demand: install ## recommended min/max vs the rule of thumb on a seeded 1,000-bin world (SEED=1)
 	$(BIN)/python bench/demand.py --seed $(or $(SEED),1)

@@ -9,6 +9,12 @@ database built with the test factories; then the portal pages of a customer with
 10,000 bins (bench/portal_pages.py, on a fresh database of its own).
 
     .venv/bin/python bench/run.py scans          # one section only: scans, sweep or portals
+
+``make bench`` runs the ``table`` section (bench/table.py): issue 10's table, each
+figure against a baseline timed in the same run, and the cost-growth checks; it exits
+non-zero when a ratio is under its floor. It needs PostgreSQL: DATABASE_URL when it
+names one, else a private PostgreSQL (initdb in a temporary folder, fsync on).
+``make bench QUICK=1`` (``--quick``) runs small sizes in a couple of minutes.
 """
 
 from __future__ import annotations
@@ -23,6 +29,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+QUICK = "--quick" in sys.argv or bool(os.environ.get("QUICK"))
+NAMES = [a for a in sys.argv[1:] if a != "--quick"] if __name__ == "__main__" else []
+PRIVATE_PG = None
+if (
+    __name__ == "__main__"
+    and "table" in (NAMES or ["table"])
+    and not os.environ.get("DATABASE_URL", "").startswith("postgres")
+):
+    from tests.faults import PG_BIN, PrivatePostgres, wait_for_port
+
+    class _DurablePostgres(PrivatePostgres):
+        """The tests' private PostgreSQL, with fsync on (the issue's figures are)."""
+
+        def start(self) -> None:
+            self._run(
+                PG_BIN / "pg_ctl", "-D", self.data, "-w", "-l", self.dir / "log",
+                "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                "-c max_connections=200",
+                "start",
+            )  # fmt: skip
+            wait_for_port(self.port, up=True)
+
+    if not PrivatePostgres.available:
+        sys.exit(
+            "make bench needs PostgreSQL: set DATABASE_URL=postgres://… or install PostgreSQL 15"
+        )
+    PRIVATE_PG = _DurablePostgres()
+    PRIVATE_PG.start()
+    os.environ["DATABASE_URL"] = PRIVATE_PG.url.rsplit("/", 1)[0] + "/cmi_bench"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
@@ -237,14 +272,63 @@ def portals() -> None:
     portal_pages.main()
 
 
-SECTIONS = {"scans": scans, "sweep": sweep, "portals": portals}
+def table() -> None:
+    """Issue 10's table and the cost growth; exits 1 when a floor is missed."""
+    from bench import table as t
+
+    fresh_database()
+    conf = connection.settings_dict
+    dsn = (
+        f"host={conf['HOST']} port={conf['PORT'] or 5432} user={conf['USER']} "
+        f"dbname={conf['NAME']}" + (f" password={conf['PASSWORD']}" if conf["PASSWORD"] else "")
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DATABASE_APP_ROLE", None)
+    print(
+        f"PostgreSQL {connection.pg_version // 10000}; {'QUICK' if QUICK else 'full'} run; "
+        f"{os.cpu_count()} CPUs; medians of interleaved repetitions",
+        flush=True,
+    )
+    report = t.Report()
+    started = time.perf_counter()
+    t.http_rows(report, quick=QUICK, env=env, dsn=dsn)
+    sweep_times = t.sweep_rows(report, quick=QUICK)
+    t.idle_sweep_row(report, quick=QUICK)
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    private_redis = None
+    if not broker.startswith("redis"):
+        from tests.faults import PrivateRedis
+
+        private_redis = PrivateRedis()
+        private_redis.start()
+        broker = private_redis.url
+    try:
+        t.scan_to_850_row(report, quick=QUICK, env={**env, "CELERY_BROKER_URL": broker})
+    except Exception as exc:  # reported as not measured; the other rows still print
+        report.add(t.Row("scan → 850 in the outbox", f"not measured: {exc}", "-", None,
+                         "p95 < 100 ms on a quiet machine", True))  # fmt: skip
+    finally:
+        if private_redis is not None:
+            private_redis.stop()
+    t.growth(report, quick=QUICK, sweep_times=sweep_times)
+    report.print()
+    print(f"({time.perf_counter() - started:.0f} s)")
+    if report.failures:
+        sys.exit(1)
+
+
+SECTIONS = {"table": table, "scans": scans, "sweep": sweep, "portals": portals}
 
 
 def main(names: list[str]) -> None:
     unknown = [name for name in names if name not in SECTIONS]
     if unknown:
         sys.exit(f"unknown section {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
-    for number, name in enumerate(names or SECTIONS):
+    for number, name in enumerate(names or ["table"]):
         if number:
             print()
         print(f"== {name}")
@@ -254,5 +338,10 @@ def main(names: list[str]) -> None:
 if __name__ == "__main__":
     from cmi import rls
 
-    with rls.system():  # the bench builds and checks data of many vendors
-        main(sys.argv[1:])
+    try:
+        with rls.system():  # the bench builds and checks data of many vendors
+            main(NAMES)
+    finally:
+        if PRIVATE_PG is not None:
+            connection.close()
+            PRIVATE_PG.destroy()

@@ -14,6 +14,17 @@ app.autodiscover_tasks()
 _tokens: dict[str, object] = {}
 
 
+def route_by_work(name, args, kwargs, options, task=None, **kw):
+    """settings.CELERY_WORK_QUEUES as a router: the queue is named after the default
+    queue at publishing time (tests give each run a default queue of its own)."""
+    from django.conf import settings
+
+    kind = settings.CELERY_WORK_QUEUES.get(name)
+    if kind is None:
+        return None
+    return {"queue": f"{app.conf.task_default_queue}.{kind}"}
+
+
 def _header(task, name: str):
     request = task.request
     return getattr(request, name, None) or (getattr(request, "headers", None) or {}).get(name)
@@ -38,6 +49,14 @@ def _task_done(task_id=None, task=None, **kwargs) -> None:
     token = _tokens.pop(task_id, None)
     if token is not None:
         reset_request_id(token)
+
+
+@signals.worker_process_init.connect
+def _warm_broker(**kwargs) -> None:
+    """Each worker process publishes too (follow-up tasks): connect at its start."""
+    from cmi.broker import warm_in_background
+
+    warm_in_background()
 
 
 @signals.worker_ready.connect

@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -301,6 +302,34 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="cmi")
+# Work kinds on queues of their own, named "<default queue>.<kind>", so each can get
+# its own workers (docs/scaling.md): `celery -A cmi worker -Q cmi.ingest`. A worker
+# started without -Q consumes every queue below: the embedded default and the compose
+# file run one worker for all of it. cmi.celery.route_by_work applies this map.
+CELERY_WORK_QUEUES = {
+    # the follow-up of a scan post: small, latency-bound (scan -> 850)
+    "replenishment.tasks.evaluate_bins": "ingest",
+    # evaluation in bulk: the sweep, the catch-up pass, recommended levels
+    "replenishment.tasks.sweep_bins": "evaluate",
+    "replenishment.tasks.catch_up_bins": "evaluate",
+    "insight.tasks.recommendations_refresh": "evaluate",
+    "insight.tasks.recommendations_compute_customer": "evaluate",
+    "insight.tasks.backtest_run": "evaluate",
+    # documents to and from the vendors' ERPs
+    "replenishment.tasks.release_due_orders": "edi",
+    "edi.tasks.flag_overdue": "edi",
+    # domain events to their listeners (notifications, webhooks)
+    "cmi.tasks.events_dispatch": "notify",
+    "cmi.tasks.events_catch_up": "notify",
+}
+CELERY_TASK_QUEUES = [
+    Queue(name)
+    for name in (
+        CELERY_TASK_DEFAULT_QUEUE,
+        *sorted({f"{CELERY_TASK_DEFAULT_QUEUE}.{k}" for k in CELERY_WORK_QUEUES.values()}),
+    )
+]
+CELERY_TASK_ROUTES = ("cmi.celery.route_by_work",)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

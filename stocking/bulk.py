@@ -26,6 +26,7 @@ from cmi import events
 from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
+from cmi.rows import rows_update
 from cmi.scoping import Scope
 from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
@@ -258,7 +259,8 @@ def bins_levels_write(
     for _, _, new in changes:
         levels_check(new)  # the plans checked already; this keeps the write honest
     now = timezone.now()
-    Bin.objects.bulk_update(
+    rows_update(
+        Bin,
         [
             Bin(pk=bin_id, min_qty=new.min, max_qty=new.max, pack_multiple=new.pack, updated_at=now)
             for bin_id, _, new in changes

@@ -48,8 +48,11 @@ def celery_test_queue(tmp_path_factory):
             "control_folder": str(folder / "control"),
             "store_processed": False,
         }
-    yield {"queue": name, "broker_dir": folder}
+    # A scan's evaluation goes to the ingest work queue (settings.CELERY_WORK_QUEUES).
+    evaluate = app.amqp.router.route({}, "replenishment.tasks.evaluate_bins", (), {})
+    yield {"queue": name, "broker_dir": folder, "evaluate_queue": evaluate["queue"].name}
     queue_purge(name)
+    queue_purge(evaluate["queue"].name)
 
 
 def queue_purge(name: str) -> None:

@@ -62,8 +62,8 @@ def worker_start(celery_test_queue: dict, log: Path) -> subprocess.Popen:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                "-Q",
-                celery_test_queue["queue"],
+                # no -Q: CELERY_QUEUE names this session's queue and, after it, the
+                # work queues (settings.CELERY_TASK_QUEUES); the worker takes them all
             ],
             cwd=ROOT,
             env=env,

@@ -31,7 +31,7 @@ def published(queue: str) -> list[tuple[int, list[int]]]:
 
 @pytest.fixture
 def queue(celery_test_queue):
-    name = celery_test_queue["queue"]
+    name = celery_test_queue["evaluate_queue"]
     queue_purge(name)
     yield name
     queue_purge(name)

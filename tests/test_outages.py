@@ -332,6 +332,7 @@ def test_rabbitmq_redelivers_the_task_of_a_sigkilled_worker_at_once(
     from tests.test_e2e import worker_start
 
     queue_purge(celery_test_queue["queue"])
+    queue_purge(celery_test_queue["evaluate_queue"])
     cw = vendor_world("kill", customers=1).customers[0]
     b = cw.bins[1]  # min 10, max 50, on hand 30
     log = tmp_path / "worker.log"
@@ -372,3 +373,15 @@ def test_rabbitmq_redelivers_the_task_of_a_sigkilled_worker_at_once(
     finally:
         if first.poll() is None:
             first.kill()
+
+
+def test_warming_the_broker_connects_at_start_and_shrugs_off_a_dead_one(private_redis, broker_at):
+    """A web or worker process opens its broker connection when it starts (so its first
+    scan does not pay for it); with the broker down, it logs and goes on, and the
+    circuit stays closed for the first real publish."""
+    broker_at(private_redis.url)
+    assert broker.warm() is True
+    private_redis.stop()
+    broker_at(private_redis.url)  # a fresh pool: nothing already connected
+    assert broker.warm() is False  # logged, not raised
+    assert broker.breaker.allows()

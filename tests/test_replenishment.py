@@ -804,8 +804,8 @@ def test_line_increase_is_recorded(va, cw):
 
 
 def _queue_name(fixture_value) -> str:
-    """The session queue's name (the fixture gives the name, or a dict holding it)."""
-    return fixture_value["queue"] if isinstance(fixture_value, dict) else fixture_value
+    """The queue a scan's evaluation goes to (the fixture gives it, or a dict holding it)."""
+    return fixture_value["evaluate_queue"] if isinstance(fixture_value, dict) else fixture_value
 
 
 def _queue_size(name: str) -> int:

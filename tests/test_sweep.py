@@ -75,3 +75,87 @@ def test_the_reorder_candidates_are_read_through_the_partial_index(world):
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = Bin.objects.filter(AT_REORDER_POINT, active=True).explain()
     assert "bin_at_reorder" in plan, plan
+
+
+def _state(vendor_id: int) -> dict:
+    """What an evaluation wrote, named by bin labels and sites (ids differ between runs)."""
+    from replenishment.models import OrderEvent
+    from stocking.models import ScanEvent
+
+    lines = OrderLine.objects.filter(vendor_id=vendor_id).select_related("bin", "order")
+    events = OrderEvent.objects.filter(vendor_id=vendor_id).select_related("line__bin", "order")
+    return {
+        "on_order": dict(Bin.objects.filter(vendor_id=vendor_id).values_list("label", "on_order")),
+        "lines": sorted(
+            (
+                ln.order.site_id,
+                ln.order.status,
+                ln.line_number,
+                ln.bin.label,
+                ln.quantity_ordered,
+                ln.quantity_proposed,
+                ln.unit_price,
+                ln.item_id,
+                ln.customer_id,
+            )
+            for ln in lines
+        ),
+        "events": sorted(
+            (e.order.site_id, e.kind, e.old_value, e.new_value, e.line.bin.label if e.line else "")
+            for e in events
+        ),
+        "pending": sorted(
+            ScanEvent.objects.filter(vendor_id=vendor_id, kanban_pending=True).values_list(
+                "bin__label", flat=True
+            )
+        ),
+    }
+
+
+@pytest.mark.postgres
+def test_set_based_evaluation_writes_what_the_per_bin_one_does(world, va):
+    """Packs, kanban cards, an inactive item, a line that grows, a second line on the
+    order, bins with nothing to order: the set-based evaluation (PostgreSQL's) writes
+    exactly what the per-bin reference writes."""
+    from django.db import transaction
+
+    from catalog.models import Item
+    from cmi.models import Customer, ReleasePolicy
+    from replenishment import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the set-based evaluation is PostgreSQL's")
+    c0, c1 = va.customers[0], va.customers[1]
+    Customer.objects.filter(pk=c0.customer.pk).update(release_policy=ReleasePolicy.SCHEDULED)
+    Customer.objects.filter(pk=c1.customer.pk).update(release_policy=ReleasePolicy.APPROVAL)
+    set_bins([c0.bins[0]], on_hand=0, min_qty=10, max_qty=50, pack_multiple=7)
+    set_bins([c0.bins[1]], kanban_quantity=12, min_qty=0, max_qty=0)
+    for _ in range(2):
+        resp = bearer(c0.token).post(
+            "/api/v1/scans", {"scans": [scan("kanban", c0.bins[1].label)]}, format="json"
+        )
+        assert resp.status_code == 200
+    set_bins([c0.bins[2]], on_hand=0)
+    Item.objects.filter(pk=c0.bins[2].item_id).update(active=False)
+    set_bins([c1.bins[0]], on_hand=0, min_qty=10, max_qty=50, pack_multiple=1)
+    set_bins([c1.bins[1]], on_hand=40, min_qty=10, max_qty=50)
+    set_bins([c1.bins[2]], on_hand=0, min_qty=0, max_qty=0)
+    ids = [b.pk for c in (c0, c1) for b in c.bins]
+    vendor_id = va.vendor.pk
+
+    def run(evaluate) -> dict:
+        with transaction.atomic():
+            first = evaluate(vendor_id=vendor_id, ids=ids)
+            set_bins([c1.bins[0]], min_qty=500, max_qty=1000)  # its line grows
+            set_bins([c1.bins[1]], on_hand=0)  # a second line on the same order
+            second = evaluate(vendor_id=vendor_id, ids=ids)
+            state = _state(vendor_id)
+            state["counts"] = (len(first[0]), first[1], len(second[0]), second[1])
+            transaction.set_rollback(True)
+        return state
+
+    set_based = run(services._evaluate_set_based)
+    per_bin = run(services._evaluate_per_bin)
+    assert set_based == per_bin
+    assert set_based["counts"] == (2, 3, 1, 2)
+    assert len(set_based["lines"]) == 4 and set_based["pending"] == []

@@ -362,7 +362,7 @@ def test_browser_scans_hand_the_touched_bins_to_replenishment(
     from cmi.celery import app
     from tests.conftest import queue_purge
 
-    queue = celery_test_queue["queue"]
+    queue = celery_test_queue["evaluate_queue"]
     queue_purge(queue)
     cw = a.customers[0]
     b0 = cw.bins[0]
