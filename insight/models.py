@@ -163,3 +163,7 @@ class Backtest(models.Model):
 
     def __str__(self) -> str:
         return f"backtest {self.pk} ({self.status})"
+
+
+# Usage analytics keeps its models in its own module (insight/analytics/).
+from insight.analytics.models import UsageDaily, UsageSiteDaily  # noqa: E402, F401

@@ -76,3 +76,7 @@ def backtest_run(backtest_id: int) -> None:
         return
     with rls.vendor(vendor_id):
         services.backtest_run(backtest_id=backtest_id)
+
+
+# The usage aggregates' beat task lives with them; imported here so the worker knows it.
+from insight.analytics.tasks import usage_daily_catch_up  # noqa: E402, F401
