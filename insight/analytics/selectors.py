@@ -312,11 +312,11 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
         .filter(day__gte=before, day__lte=end)
         .values("item_id", "item__sku", "item__description")
         .annotate(
-            issued=Sum("issued", filter=Q(day__gte=start), default=0),
+            units=Sum("issued", filter=Q(day__gte=start), default=0),
             previous=Sum("issued", filter=Q(day__lt=start), default=0),
         )
-        .filter(issued__gt=0)
-        .order_by("-issued", "item__sku")[:limit]
+        .filter(units__gt=0)
+        .order_by("-units", "item__sku")[:limit]
     )
 
 
@@ -454,7 +454,7 @@ def customers_usage(*, scope: Scope, days: int = 30) -> list[dict]:
         .filter(day__gte=before, day__lte=end)
         .values("customer_id")
         .annotate(
-            issued=Sum("issued", filter=Q(day__gte=start), default=0),
+            units=Sum("issued", filter=Q(day__gte=start), default=0),
             previous=Sum("issued", filter=Q(day__lt=start), default=0),
         )
     }
@@ -468,7 +468,7 @@ def customers_usage(*, scope: Scope, days: int = 30) -> list[dict]:
     out = []
     for c in customers:
         u, h = usage.get(c["pk"], {}), held.get(c["pk"], {})
-        issued, previous = u.get("issued", 0), u.get("previous", 0)
+        issued, previous = u.get("units", 0), u.get("previous", 0)
         out.append(
             {
                 "customer_id": c["pk"],
@@ -512,3 +512,12 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         .annotate(issued=Coalesce(_issued_since(start), 0), value=_value())
         .order_by("item__sku", "customer__name", "location__code", "pk")
     )
+
+
+def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
+    """How many bins of a `dead_stock` queryset, and the value they hold."""
+    got = qs.order_by().aggregate(count=Count("pk"), stock_value=Sum("value", default=Decimal(0)))
+    return {
+        "count": got["count"],
+        "stock_value": Decimal(got["stock_value"]).quantize(Decimal("0.01")),
+    }

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from insight.api import views
@@ -9,6 +9,7 @@ router.register("recommendations", views.RecommendationViewSet, basename="recomm
 router.register("demand-policies", views.PolicyViewSet, basename="demand-policy")
 router.register("backtests", views.BacktestViewSet, basename="backtest")
 urlpatterns = [
+    path("", include("insight.analytics.urls")),
     path(
         "bins/<int:bin_id>/recommendation",
         views.BinRecommendationView.as_view(),
