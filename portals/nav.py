@@ -26,6 +26,7 @@ VENDOR_NAV = (
     NavEntry("customers", "Customers", VENDOR_STAFF),
     NavEntry("vendor_orders", "Orders", VENDOR_STAFF),
     NavEntry("catalog", "Catalog", VENDOR_STAFF),
+    NavEntry("vendor_usage", "Usage", VENDOR_STAFF),
     NavEntry("settings", "Settings", frozenset({"vendor_admin"})),
 )
 
@@ -40,6 +41,7 @@ CUSTOMER_NAV = (
     NavEntry("labels", "Labels", MANAGER_OR_VENDOR),
     NavEntry("bins_import", "Min/max files", VENDOR_STAFF),
     NavEntry("history", "History", ALL_PEOPLE),
+    NavEntry("analytics", "Usage", ALL_PEOPLE),
     NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
     NavEntry("backtests", "Backtests", ALL_PEOPLE),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from portals.views import (
+    analytics,
     auth,
     bulk,
     catalog,
@@ -62,4 +63,5 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *analytics.urlpatterns,
 ]
