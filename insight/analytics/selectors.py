@@ -88,15 +88,16 @@ class Subject:
     def today(self) -> dt.date:
         return timezone.now().astimezone(self.tz).date()
 
-    def filters(self, *, prefix: str = "") -> Q:
-        """The subject as a filter on rows that carry vendor, customer, site, item and bin."""
+    def filters(self, *, on_bins: bool = False) -> Q:
+        """The subject as a filter on rows that carry customer, site, item and bin (or on
+        the bins themselves)."""
         q = Q()
         if self.customer_ids is not None:
-            q &= Q(**{f"{prefix}customer_id__in": self.customer_ids})
+            q &= Q(customer_id__in=self.customer_ids)
         for name in ("customer", "site", "item", "bin"):
             obj = getattr(self, name)
             if obj is not None:
-                q &= Q(**{f"{prefix}{name}_id": obj.pk})
+                q &= Q(**{"pk" if on_bins and name == "bin" else f"{name}_id": obj.pk})
         return q
 
 
@@ -298,7 +299,7 @@ def window(subject: Subject, days: int) -> tuple[dt.date, dt.date]:
 
 
 def _bins(scope: Scope, subject: Subject) -> QuerySet[Bin]:
-    return Bin.objects.for_scope(scope).filter(subject.filters(), active=True)
+    return Bin.objects.for_scope(scope).filter(subject.filters(on_bins=True), active=True)
 
 
 def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[dict]:
