@@ -55,9 +55,12 @@ class TimeChart:
 
 
 def _fmt(value: float, money: bool) -> str:
-    if money:
-        return f"${value:,.0f}" if value < 10_000 else f"${value / 1000:,.0f}k"
-    return f"{value:,.0f}" if value < 10_000 else f"{value / 1000:,.0f}k"
+    sign = "$" if money else ""
+    if value >= 10_000:
+        return f"{sign}{value / 1000:,.0f}k"
+    if value != int(value):
+        return f"{sign}{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{sign}{value:,.0f}"
 
 
 def time_chart(
