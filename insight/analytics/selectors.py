@@ -20,21 +20,19 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -321,20 +319,16 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
     )
 
 
-def _issued_since(start: dt.date) -> Subquery:
-    """Units issued by the row's bin since `start` (a correlated sum over its rows)."""
-    return Subquery(
-        UsageDaily.objects.filter(bin_id=OuterRef("pk"), day__gte=start)
-        .order_by()
-        .values("bin_id")
-        .annotate(total=Sum("issued"))
-        .values("total")[:1],
-        output_field=IntegerField(),
-    )
-
-
 def _value() -> ExpressionWrapper:
     return ExpressionWrapper(F("on_hand") * F("item__unit_price"), output_field=MONEY)
+
+
+def _with_issued(qs: QuerySet[Bin], start: dt.date) -> QuerySet[Bin]:
+    """Bins with `issued`, units issued since `start`: one join on the window's rows only
+    (the day is in the join's condition) and a GROUP BY, not a subquery per bin."""
+    return qs.annotate(
+        recent=FilteredRelation("usage_days", condition=Q(usage_days__day__gte=start))
+    ).annotate(issued=Coalesce(Sum("recent__issued"), 0))
 
 
 def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[Bin]:
@@ -342,10 +336,9 @@ def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 
     among equals (what sits on the shelf costs the most there)."""
     start, _ = window(subject, days)
     return list(
-        _bins(scope, subject)
-        .filter(on_hand__gt=0)
+        _with_issued(_bins(scope, subject).filter(on_hand__gt=0), start)
         .select_related("item", "customer", "site", "location")
-        .annotate(issued=Coalesce(_issued_since(start), 0), value=_value())
+        .annotate(value=_value())
         .order_by("issued", "-value", "pk")[:limit]
     )
 
@@ -361,50 +354,37 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
     last `days`. Bins not issued in that window have no rate and are not listed."""
     start, _ = window(subject, days)
     return list(
-        _bins(scope, subject)
-        .select_related("item", "customer", "site", "location")
-        .annotate(issued=_issued_since(start))
+        _with_issued(_bins(scope, subject), start)
         .filter(issued__gt=0)
+        .select_related("item", "customer", "site", "location")
         .annotate(cover=_cover_expression(days), value=_value())
         .order_by("cover", "pk")[:limit]
     )
 
 
 def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dict]:
-    """How many bins have how many days of cover (and those with no issue at all)."""
+    """How many bins have how many days of cover (and those with no issue at all).
+
+    One query: each bin's on-hand and units issued in the window; banded here."""
     start, _ = window(subject, days)
-    whens = [
-        When(cover__lt=high, then=Value(key))
-        if high is not None
-        else When(cover__gte=low, then=Value(key))
-        for key, _, low, high in COVER_BUCKETS
-    ]
-    counts = dict(
-        _bins(scope, subject)
-        .annotate(issued=Coalesce(_issued_since(start), 0))
-        .annotate(
-            cover=Case(
-                When(issued__gt=0, then=_cover_expression(days)),
-                default=None,
-                output_field=FloatField(),
-            )
-        )
-        .annotate(bucket=Case(*whens, default=Value("not_issued")))
-        .order_by()
-        .values("bucket")
-        .annotate(n=Count("pk"))
-        .values_list("bucket", "n")
-    )
+    counts: dict[str, int] = defaultdict(int)
+    for on_hand, issued in _with_issued(_bins(scope, subject), start).values_list(
+        "on_hand", "issued"
+    ):
+        if not issued:
+            counts["not_issued"] += 1
+            continue
+        cover = on_hand * days / issued
+        for key, _, _, high in COVER_BUCKETS:
+            if high is None or cover < high:
+                counts[key] += 1
+                break
     out = [
         {"key": key, "label": label, "bins": counts.get(key, 0)}
         for key, label, _, _ in COVER_BUCKETS
     ]
     out.append(
-        {
-            "key": "not_issued",
-            "label": f"No issue in {days} days",
-            "bins": counts.get("not_issued", 0),
-        }
+        {"key": "not_issued", "label": f"No issue in {days} days", "bins": counts["not_issued"]}
     )
     return out
 
@@ -507,10 +487,9 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         )
     )
     return (
-        Bin.objects.for_scope(scope)
-        .filter(match, active=True)
+        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start)
         .select_related("item", "customer", "site", "location")
-        .annotate(issued=Coalesce(_issued_since(start), 0), value=_value())
+        .annotate(value=_value())
         .order_by("item__sku", "customer__name", "location__code", "pk")
     )
 
