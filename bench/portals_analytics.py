@@ -119,14 +119,14 @@ def aggregates() -> None:
         )
         day = "date(%s, '+' || d.n || ' days')"
         params = [DAYS - 1, start.isoformat()]
-    level = "(5 + (b.id * 3 + d.n) % 40)"
+    level = "(5 + (b.id * 3 + d.n) %% 40)"
     sql = (
         f"INSERT INTO insight_usagedaily ({columns}) "
         f"SELECT b.vendor_id, b.customer_id, b.site_id, b.id, b.item_id, {day}, "
-        f"1 + (b.id + d.n) % 6, CASE WHEN d.n % 4 = 0 THEN 12 ELSE 0 END, 0, 0, "
+        f"1 + (b.id + d.n) %% 6, CASE WHEN d.n %% 4 = 0 THEN 12 ELSE 0 END, 0, 0, "
         f"{level}, {level} * i.unit_price, 1 "
         f"FROM stocking_bin b JOIN catalog_item i ON i.id = b.item_id CROSS JOIN {days} "
-        f"WHERE (b.id * 7 + d.n * 13) % 5 = 0"
+        f"WHERE (b.id * 7 + d.n * 13) %% 5 = 0"
     )
     # the day expression comes before the series in the text: its parameter first
     with connection.cursor() as cur:

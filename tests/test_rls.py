@@ -88,6 +88,10 @@ def the_works(vw) -> None:
     insight.policy_set(scope=vw.scope, customer_id=cw.customer.pk, bin_id=b.pk, floor_min=1)
     insight.recommendations_compute(vendor_id=vw.vendor.pk, customer_id=cw.customer.pk)
     insight.backtest_create(scope=vw.scope, customer_id=cw.customer.pk, params={"days": 28})
+    # the usage aggregates (per bin and per site), from the ledger rows above
+    from insight.analytics.build import usage_catch_up
+
+    usage_catch_up()
     # a domain event (cmi/events.py)
     from cmi import events
 

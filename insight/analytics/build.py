@@ -26,7 +26,7 @@ from collections import defaultdict
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 500
 JOB = "insight.usage_daily"
+LOCK_SPACE = 0x75736167  # "usag": the advisory lock space of the per-customer passes
 EARLIEST = dt.date(2000, 1, 1)  # scans before the year 2000 are refused (stocking.scans)
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -62,6 +63,11 @@ def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.d
     from that day on, and their sites' rows; returns the bin rows written."""
     if not from_days:
         return 0
+    if connection.vendor == "postgresql":
+        # Two passes over one customer at once (an overlapping beat run, a rebuild) wait
+        # for each other here rather than both deleting and inserting the same days.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, customer_id])
     customer = Customer.objects.only("timezone").get(vendor_id=vendor_id, pk=customer_id)
     tz = ZoneInfo(customer.timezone)
     bins = {
