@@ -501,3 +501,71 @@ def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
         "count": got["count"],
         "stock_value": Decimal(got["stock_value"]).quantize(Decimal("0.01")),
     }
+
+
+# --- the customer page's rankings, kept until the aggregates next change -----------------
+
+RANKINGS_TTL = 3600
+
+
+def aggregates_mark() -> str:
+    """When the aggregates last changed (the beat task's watermark): a cache key part."""
+    from cmi.models import JobWatermark
+    from insight.analytics.build import JOB
+
+    mark = JobWatermark.objects.filter(name=JOB).values_list("reached_at", flat=True).first()
+    return mark.isoformat() if mark else "none"
+
+
+def usage_rankings(
+    *,
+    scope: Scope,
+    subject: Subject,
+    window_days: int,
+    cover_days: int,
+    dead_days: int,
+    rows: int,
+    dead_rows: int,
+) -> dict:
+    """Top items, slow movers, days of cover, dead stock and the stock value of a subject.
+
+    Each ranks every bin of the subject (10,000 and more), so the result is kept in the
+    cache until the aggregates next change (their watermark is in the key; the bins'
+    own on-hand in it may be as old as the aggregates, a quarter of an hour at most).
+    One query when kept, eight when not."""
+    from django.core.cache import cache
+
+    key = ":".join(
+        str(part)
+        for part in (
+            "usage-rankings",
+            scope.vendor_id,
+            sorted(subject.customer_ids) if subject.customer_ids is not None else "all",
+            *(
+                getattr(getattr(subject, n), "pk", None)
+                for n in ("customer", "site", "item", "bin")
+            ),
+            window_days,
+            cover_days,
+            dead_days,
+            rows,
+            dead_rows,
+            subject.today().isoformat(),
+            aggregates_mark(),
+        )
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found
+    dead = dead_stock(scope=scope, subject=subject, days=dead_days)
+    found = {
+        "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
+        "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
+        "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
+        "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
+        "dead": list(dead[:dead_rows]),
+        "dead_totals": dead_stock_totals(dead),
+        "value_now": stock_value_now(scope=scope, subject=subject),
+    }
+    cache.set(key, found, RANKINGS_TTL)
+    return found

@@ -146,7 +146,16 @@ def usage(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRespons
             ((*_bin_cells(b), b.issued) for b in rows),
             text_columns=TEXT,
         )
-    top = selectors.top_items(scope=scope, subject=subject, days=WINDOW_DAYS, limit=ROWS)
+    ranked = selectors.usage_rankings(
+        scope=scope,
+        subject=subject,
+        window_days=WINDOW_DAYS,
+        cover_days=COVER_DAYS,
+        dead_days=DEAD_DAYS,
+        rows=ROWS,
+        dead_rows=DEAD_ROWS,
+    )
+    top = ranked["top"]
     if download == "top":
         return csv_response(
             f"{name}-top-items.csv",
@@ -154,8 +163,6 @@ def usage(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRespons
             ((r["item__sku"], r["item__description"], r["units"], r["previous"]) for r in top),
             text_columns=(0, 1),
         )
-    buckets = selectors.cover_buckets(scope=scope, subject=subject, days=COVER_DAYS)
-    dead_qs = selectors.dead_stock(scope=scope, subject=subject, days=DEAD_DAYS)
     context = {
         "customer": customer,
         "section": "analytics",
@@ -163,15 +170,9 @@ def usage(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRespons
         "grain": grain,
         "series": series,
         "charts": _series_charts(series),
-        "top": top,
+        **ranked,
         "top_chart": hbar_chart([(r["item__sku"], r["units"]) for r in top]),
-        "slow": selectors.slow_movers(scope=scope, subject=subject, days=WINDOW_DAYS, limit=ROWS),
-        "cover": selectors.cover_list(scope=scope, subject=subject, days=COVER_DAYS, limit=ROWS),
-        "buckets": buckets,
-        "cover_chart": hbar_chart([(b["label"], b["bins"]) for b in buckets]),
-        "dead": list(dead_qs[:DEAD_ROWS]),
-        "dead_totals": selectors.dead_stock_totals(dead_qs),
-        "value_now": selectors.stock_value_now(scope=scope, subject=subject),
+        "cover_chart": hbar_chart([(b["label"], b["bins"]) for b in ranked["buckets"]]),
         "sites": list(Site.objects.for_scope(scope).filter(customer=customer).order_by("name")),
         "window_days": WINDOW_DAYS,
         "cover_days": COVER_DAYS,

@@ -179,3 +179,18 @@ def test_usage_pages_query_count_does_not_grow(world, page):
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
     assert counts[1] <= {"customer": 18, "vendor": 10, "vendor_search": 12}[page], counts
+
+
+def test_the_kept_rankings_follow_the_next_pass_of_the_aggregates(used):
+    """The rankings are kept between views, and renewed once the aggregates move."""
+    a = used["a"]
+    cw = a.customers[0]
+    client = signed_in(cw.manager)
+    first = client.get(url("analytics", cw)).context["top"]
+    assert (first[0]["item__sku"], first[0]["units"]) == ("ACME-SKU-0", 6)
+    issue(cw, [cw.bins[1]], days=(2,))
+    # Not yet aggregated: the page still shows what the aggregates say.
+    assert client.get(url("analytics", cw)).context["top"] == first
+    usage_catch_up()
+    top = client.get(url("analytics", cw)).context["top"]
+    assert (top[0]["item__sku"], top[0]["units"]) == ("ACME-SKU-1", 8)
