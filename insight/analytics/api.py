@@ -3,6 +3,9 @@
 Every endpoint takes its subject from the query string (customer, site, item, bin) and
 resolves it through the caller's scope: a customer user's token sees its customer only
 (named or not), and another vendor's or customer's id is a 404.
+
+Rankings over every bin (top items, slow movers, cover, dead stock) are kept in the cache
+until the aggregates' next pass (USAGE_DAILY_MINUTES): they cannot change before it.
 """
 
 from __future__ import annotations
@@ -225,8 +228,15 @@ class TopItemsView(_AnalyticsView):
     def get(self, request):
         """The items issued most in the last `days` (top movers), with the `days` before."""
         d = self._parse(request, WindowIn)
-        rows = selectors.top_items(
-            scope=self.scope, subject=self._subject(d), days=d["days"], limit=d["limit"]
+        subject = self._subject(d)
+        rows = selectors.kept(
+            scope=self.scope,
+            subject=subject,
+            name="top",
+            params=(d["days"], d["limit"]),
+            compute=lambda: selectors.top_items(
+                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
+            ),
         )
         return Response(TopItemsOut({"days": d["days"], "results": rows}).data)
 
@@ -236,8 +246,15 @@ class SlowMoversView(_AnalyticsView):
     def get(self, request):
         """Bins holding stock that were issued least in the last `days` (slow movers)."""
         d = self._parse(request, WindowIn)
-        rows = selectors.slow_movers(
-            scope=self.scope, subject=self._subject(d), days=d["days"], limit=d["limit"]
+        subject = self._subject(d)
+        rows = selectors.kept(
+            scope=self.scope,
+            subject=subject,
+            name="slow",
+            params=(d["days"], d["limit"]),
+            compute=lambda: selectors.slow_movers(
+                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
+            ),
         )
         return Response(SlowOut({"days": d["days"], "results": rows}).data)
 
@@ -249,13 +266,21 @@ class CoverView(_AnalyticsView):
         many bins in each band, and the bins with the fewest days."""
         d = self._parse(request, WindowIn)
         subject = self._subject(d)
-        body = {
-            "days": d["days"],
-            "buckets": selectors.cover_buckets(scope=self.scope, subject=subject, days=d["days"]),
-            "results": selectors.cover_list(
-                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
-            ),
-        }
+        body = selectors.kept(
+            scope=self.scope,
+            subject=subject,
+            name="cover",
+            params=(d["days"], d["limit"]),
+            compute=lambda: {
+                "days": d["days"],
+                "buckets": selectors.cover_buckets(
+                    scope=self.scope, subject=subject, days=d["days"]
+                ),
+                "results": selectors.cover_list(
+                    scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
+                ),
+            },
+        )
         return Response(CoverOut(body).data)
 
 
@@ -264,9 +289,20 @@ class DeadStockView(_AnalyticsView):
     def get(self, request):
         """Bins holding stock that nobody issued from in the last `days`, most value first."""
         d = self._parse(request, DeadIn)
-        qs = selectors.dead_stock(scope=self.scope, subject=self._subject(d), days=d["days"])
-        totals = selectors.dead_stock_totals(qs)
-        body = {"days": d["days"], **totals, "results": list(qs[: d["limit"]])}
+        subject = self._subject(d)
+
+        def compute() -> dict:
+            qs = selectors.dead_stock(scope=self.scope, subject=subject, days=d["days"])
+            totals = selectors.dead_stock_totals(qs)
+            return {"days": d["days"], **totals, "results": list(qs[: d["limit"]])}
+
+        body = selectors.kept(
+            scope=self.scope,
+            subject=subject,
+            name="dead",
+            params=(d["days"], d["limit"]),
+            compute=compute,
+        )
         return Response(DeadOut(body).data)
 
 

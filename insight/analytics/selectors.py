@@ -517,6 +517,34 @@ def aggregates_mark() -> str:
     return mark.isoformat() if mark else "none"
 
 
+def kept(*, scope: Scope, subject: Subject, name: str, params: tuple, compute):
+    """`compute()`, kept in the cache until the aggregates next change (their watermark
+    is in the key, with the subject, the parameters and the subject's today)."""
+    from django.core.cache import cache
+
+    key = ":".join(
+        str(part)
+        for part in (
+            "usage",
+            name,
+            scope.vendor_id,
+            sorted(subject.customer_ids) if subject.customer_ids is not None else "all",
+            *(
+                getattr(getattr(subject, n), "pk", None)
+                for n in ("customer", "site", "item", "bin")
+            ),
+            *params,
+            subject.today().isoformat(),
+            aggregates_mark(),
+        )
+    )
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, RANKINGS_TTL)
+    return found
+
+
 def usage_rankings(
     *,
     scope: Scope,
@@ -533,39 +561,18 @@ def usage_rankings(
     cache until the aggregates next change (their watermark is in the key; the bins'
     own on-hand in it may be as old as the aggregates, a quarter of an hour at most).
     One query when kept, eight when not."""
-    from django.core.cache import cache
 
-    key = ":".join(
-        str(part)
-        for part in (
-            "usage-rankings",
-            scope.vendor_id,
-            sorted(subject.customer_ids) if subject.customer_ids is not None else "all",
-            *(
-                getattr(getattr(subject, n), "pk", None)
-                for n in ("customer", "site", "item", "bin")
-            ),
-            window_days,
-            cover_days,
-            dead_days,
-            rows,
-            dead_rows,
-            subject.today().isoformat(),
-            aggregates_mark(),
-        )
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found
-    dead = dead_stock(scope=scope, subject=subject, days=dead_days)
-    found = {
-        "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
-        "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
-        "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
-        "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
-        "dead": list(dead[:dead_rows]),
-        "dead_totals": dead_stock_totals(dead),
-        "value_now": stock_value_now(scope=scope, subject=subject),
-    }
-    cache.set(key, found, RANKINGS_TTL)
-    return found
+    def compute() -> dict:
+        dead = dead_stock(scope=scope, subject=subject, days=dead_days)
+        return {
+            "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
+            "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
+            "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
+            "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
+            "dead": list(dead[:dead_rows]),
+            "dead_totals": dead_stock_totals(dead),
+            "value_now": stock_value_now(scope=scope, subject=subject),
+        }
+
+    params = (window_days, cover_days, dead_days, rows, dead_rows)
+    return kept(scope=scope, subject=subject, name="page", params=params, compute=compute)
