@@ -86,11 +86,16 @@ def time_chart(
         Tick(label=_fmt(top_value * n / 4, money), y=y_of(top_value * n / 4)) for n in range(5)
     ]
     every = max(1, round(len(points) / (6 if width > 400 else 3)))
-    xlabels = [
-        XLabel(label=label, x=round(LEFT + i * step + step / 2, 1), anchor="middle")
-        for i, (label, _, _) in enumerate(points)
-        if i % every == 0
-    ]
+    xlabels = []
+    for i, (label, _, _) in enumerate(points):
+        if i % every:
+            continue
+        x = round(LEFT + i * step + step / 2, 1)
+        # A label near an edge is anchored to it, so it is not cut off.
+        anchor = "end" if x > right - 30 else ("start" if x < LEFT + 20 else "middle")
+        xlabels.append(
+            XLabel(label=label, x=min(x, right) if anchor == "end" else x, anchor=anchor)
+        )
     bars: list[Bar] = []
     path = area = ""
     if kind == "bars":
