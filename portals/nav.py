@@ -27,6 +27,7 @@ VENDOR_NAV = (
     NavEntry("vendor_orders", "Orders", VENDOR_STAFF),
     NavEntry("catalog", "Catalog", VENDOR_STAFF),
     NavEntry("vendor_usage", "Usage", VENDOR_STAFF),
+    NavEntry("webhooks", "Webhooks", frozenset({"vendor_admin"})),
     NavEntry("settings", "Settings", frozenset({"vendor_admin"})),
 )
 
@@ -44,6 +45,7 @@ CUSTOMER_NAV = (
     NavEntry("analytics", "Usage", ALL_PEOPLE),
     NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
     NavEntry("backtests", "Backtests", ALL_PEOPLE),
+    NavEntry("customer_webhooks", "Webhooks", frozenset({"customer_manager", "vendor_admin"})),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

@@ -11,12 +11,14 @@ from portals.views import (
     history,
     insight,
     labels,
+    notifications,
     orders,
     people,
     scan,
     setup_pages,
     stock,
     vendor_orders,
+    webhooks,
 )
 
 app_name = "portals"
@@ -64,4 +66,6 @@ urlpatterns = [
     *history.urlpatterns,
     *insight.urlpatterns,
     *analytics.urlpatterns,
+    *notifications.urlpatterns,
+    *webhooks.urlpatterns,
 ]

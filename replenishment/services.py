@@ -16,9 +16,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
+from cmi import events as domain_events
 from cmi import rls
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
@@ -49,6 +50,50 @@ CANCELLABLE = (
 ACKNOWLEDGEABLE = (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED)
 # Goods can be scanned in before the ship notice arrives, so a received order still ships.
 SHIPPABLE = (*OUTSTANDING, OrderStatus.RECEIVED)
+
+
+# --- domain events -------------------------------------------------------------
+
+
+def order_events_emit(
+    kind: str,
+    *,
+    vendor_id: int,
+    order_ids: Iterable[int],
+    extra: Mapping[int, Mapping] | None = None,
+) -> None:
+    """Emit `kind` for each order as it now stands (cmi/events.py _ORDER), `extra[id]`
+    merged into its data: one read and one insert, whatever the number of orders."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    rows = (
+        Order.objects.filter(vendor_id=vendor_id, pk__in=ids)
+        .annotate(n_lines=Count("lines"), units=Sum("lines__quantity_ordered"))
+        .values("pk", "customer_id", "site_id", "po_number", "status", "n_lines", "units")
+        .order_by("pk")
+    )
+    domain_events.emit_many(
+        kind,
+        vendor_id=vendor_id,
+        occurrences=[
+            domain_events.Occurrence(
+                customer_id=row["customer_id"],
+                site_id=row["site_id"],
+                subject_type="order",
+                subject_id=row["pk"],
+                data={
+                    "order_id": row["pk"],
+                    "number": row["po_number"] or str(row["pk"]),
+                    "status": row["status"],
+                    "lines": row["n_lines"],
+                    "total_units": row["units"] or 0,
+                    **(extra or {}).get(row["pk"], {}),
+                },
+            )
+            for row in rows
+        ],
+    )
 
 
 # --- evaluation ---------------------------------------------------------------
@@ -235,6 +280,9 @@ def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
                 for o in to_approve
             ]
         )
+        order_events_emit(
+            "order.awaiting_approval", vendor_id=vendor_id, order_ids=[o.pk for o in to_approve]
+        )
     if auto:
         orders_release(vendor_id=vendor_id, orders=auto)
     else:
@@ -296,6 +344,7 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
     )
     for hook in RELEASE_HOOKS:
         hook(vendor_id=vendor_id, order_ids=[o.pk for o in orders])
+    order_events_emit("order.released", vendor_id=vendor_id, order_ids=[o.pk for o in orders])
 
 
 def cutoff_passed(
@@ -616,6 +665,7 @@ def order_acknowledge(
             if a.kind == AnswerKind.QUANTITY and a.quantity != by_pk[a.line_id].quantity_ordered
         ]
         OrderEvent.objects.bulk_create(events)
+        _changed_emit(order, [(line, line.quantity_ordered, 0) for line in lines])
         _order_close_cancelled(
             order=order,
             lines=lines,
@@ -634,6 +684,8 @@ def order_acknowledge(
     events: list[OrderEvent] = []
     changed_lines: dict[int, OrderLine] = {}
     changed_bins: dict[int, Bin] = {}
+    quantity_changes: list[tuple[OrderLine, int, int]] = []
+    first_ack = order.status == OrderStatus.RELEASED
     for answer in answers:
         line = by_pk[answer.line_id]
         if answer.kind == AnswerKind.QUANTITY:
@@ -648,6 +700,7 @@ def order_acknowledge(
                 )
             before_open, old = line.quantity_open, line.quantity_ordered
             line.quantity_ordered = answer.quantity
+            quantity_changes.append((line, old, answer.quantity))
             found = bins[line.bin_id]
             # Only the open part of a line is on order: received goods already left it.
             found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
@@ -734,17 +787,41 @@ def order_acknowledge(
         Bin.objects.bulk_update([changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
     order.save(update_fields=fields)
     OrderEvent.objects.bulk_create(events)
+    if first_ack:
+        order_events_emit("order.acknowledged", vendor_id=order.vendor_id, order_ids=[order.pk])
+    _changed_emit(order, quantity_changes)
     return order
+
+
+def _changed_emit(order: Order, changes: list[tuple[OrderLine, int, int]]) -> None:
+    """order.changed when the vendor's answer changed quantities (a refusal: all to 0)."""
+    if not changes:
+        return
+    listed = [
+        {"line": line.line_number, "sku": line.item.sku, "ordered": old, "acknowledged": new}
+        for line, old, new in changes
+    ]
+    order_events_emit(
+        "order.changed",
+        vendor_id=order.vendor_id,
+        order_ids=[order.pk],
+        extra={order.pk: {"changes": listed}},
+    )
 
 
 @transaction.atomic
 def orders_ship(
-    *, scope: Scope, shipped: Mapping[int, Mapping[int, int]], note: str
+    *,
+    scope: Scope,
+    shipped: Mapping[int, Mapping[int, int]],
+    note: str,
+    tracking: Sequence[str] = (),
 ) -> dict[int, Order]:
     """Goods left the vendor: {order id: {line id: quantity}} grow the lines' shipped
     quantities. An order with every line shipped (or already received) is shipped;
     one with something still to come is partially shipped. A received order stays
-    received: goods may be scanned in before the notice arrives.
+    received: goods may be scanned in before the notice arrives. Each order that
+    became (partially) shipped is an order.shipped event carrying `tracking`.
 
     Refused (409, `ref` = the order id) when an order cannot ship or a line is not
     the order's; a 404 for an order outside the scope. Nothing is written then.
@@ -756,6 +833,7 @@ def orders_ship(
     now = timezone.now()
     changed: list[OrderLine] = []
     events: list[OrderEvent] = []
+    now_shipped: list[int] = []
     for order_id in sorted(shipped):
         order = orders[order_id]
         if order.status not in SHIPPABLE:
@@ -786,11 +864,18 @@ def orders_ship(
                     _event(order, OrderEventKind.STATUS, old=order.status, new=status, note=note)
                 )
                 order.status = status
+                now_shipped.append(order_id)
         order.updated_at = now
     if changed:
         OrderLine.objects.bulk_update(changed, ["quantity_shipped", "updated_at"])
     Order.objects.bulk_update(list(orders.values()), ["status", "updated_at"])
     OrderEvent.objects.bulk_create(events)
+    order_events_emit(
+        "order.shipped",
+        vendor_id=scope.vendor_id,
+        order_ids=now_shipped,
+        extra={pk: {"tracking": [t for t in tracking if t]} for pk in now_shipped},
+    )
     return orders
 
 
@@ -869,6 +954,7 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
                 for pk in full
             ]
         )
+        order_events_emit("order.received", vendor_id=vendor_id, order_ids=full)
     Order.objects.filter(pk__in=sorted(order_ids & open_left)).update(updated_at=now)
     return dict(taken)
 

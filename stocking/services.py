@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cmi import events as domain_events
 from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
@@ -153,7 +154,7 @@ def _store(
         b.pk: b
         for b in Bin.objects.select_for_update(of=("self",))
         .filter(pk__in=bin_ids)
-        .select_related("item")
+        .select_related("item", "site")
         .order_by("pk")
     }
     # An event id is one event per customer: another customer's scanner may reuse it.
@@ -196,6 +197,7 @@ def _store(
         ],
     )
     event_pk = {e.event_id: e.pk for e in events}
+    had_stock = {b.pk for _, b in fresh if b.on_hand > 0}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
     rows_insert(LedgerEntry, ledger)
     if receipts:
@@ -212,6 +214,7 @@ def _store(
         [bins[pk] for pk in sorted(touched)],
         ["on_hand", "on_order", "last_count_at", "last_scan_at", "updated_at"],
     )
+    _at_zero_emit(scope, [bins[pk] for pk in sorted(had_stock) if bins[pk].on_hand == 0])
     # Only bins the rule may order for are handed over: a min/max bin at its reorder
     # point, or a kanban bin that got a card. The rest cost no evaluation at all.
     carded = {b.pk for s, b in fresh if s.kind == MovementKind.KANBAN}
@@ -224,6 +227,38 @@ def _store(
         ],
     )
     return touched
+
+
+def _at_zero_emit(scope: Scope, emptied: list[Bin]) -> None:
+    """bin.at_zero once per bin per batch that took it from stock to zero: one insert."""
+    domain_events.emit_many(
+        "bin.at_zero",
+        vendor_id=scope.vendor_id,
+        occurrences=[
+            domain_events.Occurrence(
+                customer_id=b.customer_id,
+                site_id=b.site_id,
+                subject_type="bin",
+                subject_id=b.pk,
+                data=bin_event_data(b),
+            )
+            for b in emptied
+        ],
+    )
+
+
+def bin_event_data(b: Bin) -> dict:
+    """The `data` of a bin's domain events (cmi/events.py _BIN); item and site loaded."""
+    return {
+        "bin_id": b.pk,
+        "label": b.label,
+        "sku": b.item.sku,
+        "site": b.site.code,
+        "on_hand": b.on_hand,
+        "min_qty": b.min_qty,
+        "max_qty": b.max_qty,
+        "on_order": b.on_order,
+    }
 
 
 def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt.datetime, int]]]:

@@ -35,7 +35,17 @@ pytestmark = [
     ),
 ]
 
-PROJECT_APPS = ("cmi", "catalog", "stocking", "replenishment", "edi", "insight", "portals")
+PROJECT_APPS = (
+    "cmi",
+    "catalog",
+    "stocking",
+    "replenishment",
+    "edi",
+    "insight",
+    "notify",
+    "webhooks",
+    "portals",
+)
 # Tables of the project without a vendor: the vendors themselves, the rep's assigned
 # customers (a link between two rows that both carry the vendor), and the periodic
 # jobs' watermarks (one row per job, across vendors).
@@ -95,12 +105,54 @@ def the_works(vw) -> None:
     # a domain event (cmi/events.py)
     from cmi import events
 
-    events.emit(
+    event = events.emit(
         "recommendations.ready",
         vendor_id=vw.vendor.pk,
         customer_id=cw.customer.pk,
         data={"count": 1},
     )
+    # alerts (notify/): the event heard (notifications, outbox), a choice, a digest, a watch
+    from cmi.scoping import Scope
+    from cmi.tasks import events_dispatch
+    from notify import services as notify_services
+    from notify.models import EmailDelivery, Watch
+    from notify.tasks import digests_collect
+
+    events_dispatch(vw.vendor.pk, event.pk)
+    notify_services.subscriptions_set(
+        scope=Scope(vendor_id=vw.vendor.pk, role="vendor_admin", user_id=vw.admin.pk),
+        choices=[notify_services.Choice("bin.at_zero", "email", True, digest=True)],
+    )
+    EmailDelivery.objects.filter(vendor_id=vw.vendor.pk).update(status="digest")
+    digests_collect(vendor_id=vw.vendor.pk, day=b.created_at.date())
+    Watch.objects.create(
+        vendor=vw.vendor, kind="scanner.silent", subject_id=b.pk, since=b.created_at
+    )
+    # a webhook endpoint that hears it, its delivery and one attempt (a public address:
+    # the SSRF guard is on; nothing is sent, the attempt is recorded as if answered)
+    from django.utils import timezone
+
+    from webhooks import outbound
+    from webhooks import services as webhooks
+
+    webhooks.endpoint_create(scope=vw.scope, url="https://93.184.215.14/cmi-hook")
+    event = events.emit(
+        "import.finished",
+        vendor_id=vw.vendor.pk,
+        customer_id=cw.customer.pk,
+        data={"import_id": 1, "rows": 3, "errors": 0},
+    )
+    assert webhooks.deliveries_for_event(event) == 1
+    delivery = webhooks.delivery_claim(vendor_id=vw.vendor.pk, delivery_id=event_delivery_id(event))
+    webhooks.delivery_record(
+        delivery_id=delivery.pk, at=timezone.now(), outcome=outbound.Outcome(204, 12, "")
+    )
+
+
+def event_delivery_id(event) -> int:
+    from webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.get(event=event).pk
 
 
 @pytest.fixture
