@@ -61,8 +61,9 @@ bench: install ## issue 10's table against same-run baselines, cost growth; fail
 bench-demand: install ## recommended min/max vs the rule of thumb on a seeded 1,000-bin world (SEED=1)
 	$(BIN)/python bench/demand.py --seed $(or $(SEED),1)
 
-bench-portals: install ## the portal pages with 10,000 bins: milliseconds, queries, bytes
+bench-portals: install ## the portal pages (and usage pages, 2 years) at 10,000 bins: ms, queries, bytes
 	$(BIN)/python bench/portal_pages.py
+	$(BIN)/python bench/portals_analytics.py
 
 bench-faults: install ## broker down, database restart, worker SIGKILL under load: loss and p95
 	$(BIN)/python bench/faults.py

@@ -457,3 +457,10 @@ if env("LOG_FORMAT", default="json") == "json":
         }
     }
     LOGGING["handlers"]["console"]["formatter"] = "json"
+# Usage analytics (insight/analytics): the daily aggregates follow the ledger; each run
+# redoes the days of the rows written since the last, so today's row is at most this old.
+USAGE_DAILY_MINUTES = env.int("USAGE_DAILY_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["usage-daily"] = {
+    "task": "insight.usage_daily_catch_up",
+    "schedule": crontab(minute=f"*/{USAGE_DAILY_MINUTES}"),
+}

@@ -79,4 +79,6 @@ def backtest_run(backtest_id: int) -> None:
 
 
 # The scorecard keeps its task in its own module; imported here so the worker finds it.
+# The usage aggregates' beat task lives with them; imported here so the worker knows it.
+from insight.analytics.tasks import usage_daily_catch_up  # noqa: E402, F401
 from insight.scorecard.tasks import scorecard_snapshot_last_month  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from portals.views import (
+    analytics,
     auth,
     bulk,
     catalog,
@@ -67,6 +68,7 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *analytics.urlpatterns,
     *notifications.urlpatterns,
     *webhooks.urlpatterns,
     *scorecard.urlpatterns,

@@ -275,7 +275,11 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["bin", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["bin", "occurred_at"]),
+            # The usage aggregates' catch-up reads the rows written since its last run.
+            models.Index(fields=["received_at"], name="ledger_received_at_idx"),
+        ]
         verbose_name_plural = "ledger entries"
 
     def __str__(self) -> str:

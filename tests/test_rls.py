@@ -113,6 +113,10 @@ def the_works(vw) -> None:
     # RFID: a drop box, a kanban card it ordered, a cabinet whose cycles count, issue
     # and list an unknown tag, and a rep's assigning of it (every rfid table)
     rfid_the_works(vw, cw)
+    # the usage aggregates (per bin and per site), from the ledger rows above
+    from insight.analytics.build import usage_catch_up
+
+    usage_catch_up()
     # a domain event (cmi/events.py)
     from cmi import events
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from insight.api import scorecard, views
@@ -12,6 +12,7 @@ urlpatterns = [
     path("scorecard", scorecard.ScorecardView.as_view(), name="scorecard"),
     path("scorecard/vendor", scorecard.VendorScorecardView.as_view(), name="scorecard-vendor"),
     path("scorecard/targets", scorecard.ScorecardTargetView.as_view(), name="scorecard-targets"),
+    path("", include("insight.analytics.urls")),
     path(
         "bins/<int:bin_id>/recommendation",
         views.BinRecommendationView.as_view(),

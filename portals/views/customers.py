@@ -9,11 +9,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cmi.scoping import VENDOR_STAFF, Scope
+from insight.analytics.selectors import item_search
 from portals.views.access import portal_view
 from replenishment.selectors import customer_health_list
 from stocking.models import SILENT_AFTER
 
 PAGE_SIZE = 50
+STOCK_ROWS = 10
 ORDERING = {
     "name": ("name", "pk"),
     "attention": ("-at_zero", "-below_min", "-awaiting", "-unacknowledged", "name", "pk"),
@@ -25,7 +27,13 @@ ORDERING = {
 def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     qs = customer_health_list(scope=scope)
     text = request.GET.get("q", "").strip()[:64]
+    stock, stock_count = [], 0
     if text:
+        # A SKU (or description, label, part number) typed here finds the bins holding it.
+        found = item_search(scope=scope, text=text)
+        stock = list(found[: STOCK_ROWS + 1])
+        stock_count = len(stock) if len(stock) <= STOCK_ROWS else found.count()
+        stock = stock[:STOCK_ROWS]
         qs = qs.filter(
             Q(name__icontains=text) | Q(code__icontains=text) | Q(account_number__icontains=text)
         )
@@ -41,6 +49,8 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
             "q": text,
             "sort": sort,
             "silent_before": timezone.now() - SILENT_AFTER,
+            "stock": stock,
+            "stock_count": stock_count,
             "section": "customers",
         },
     )
