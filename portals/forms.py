@@ -12,6 +12,7 @@ STATUS_CHOICES = [
     ("below_min", "Below min"),
     ("at_zero", "At zero"),
     ("over_max", "Over max"),
+    ("kanban", "Kanban, stocked"),
 ]
 SORT_CHOICES = [
     ("location", "Location"),

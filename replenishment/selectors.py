@@ -18,6 +18,7 @@ from django.db.models import (
 from cmi.models import Customer
 from cmi.scoping import Scope
 from replenishment.models import OPEN, OUTSTANDING, Order, OrderEvent, OrderLine, OrderStatus
+from stocking.selectors import bin_status_q
 
 ERP_VISIBLE = (*OUTSTANDING, OrderStatus.RECEIVED, OrderStatus.CANCELLED)
 
@@ -83,9 +84,9 @@ def customer_health_list(*, scope: Scope) -> QuerySet[Customer]:
 
     return Customer.objects.for_scope(scope).annotate(
         bin_count=Count("bins", filter=active),
-        at_zero=Count("bins", filter=active & Q(bins__on_hand__lte=0)),
-        below_min=Count("bins", filter=active & Q(bins__on_hand__lt=F("bins__min_qty"))),
-        over_max=Count("bins", filter=active & Q(bins__on_hand__gt=F("bins__max_qty"))),
+        at_zero=Count("bins", filter=active & bin_status_q("at_zero", "bins__")),
+        below_min=Count("bins", filter=active & bin_status_q("below_min", "bins__")),
+        over_max=Count("bins", filter=active & bin_status_q("over_max", "bins__")),
         last_scan=Max("bins__last_scan_at"),
         awaiting=orders_in(OrderStatus.AWAITING_APPROVAL),
         # Sent to the vendor and not acknowledged yet (no 855 applied).

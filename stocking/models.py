@@ -177,6 +177,25 @@ class Bin(models.Model):
         return self.on_hand + self.on_order
 
     @property
+    def is_kanban(self) -> bool:
+        return self.kanban_quantity is not None
+
+    @property
+    def kanban_cards_out(self) -> int:
+        """Cards dropped and not yet refilled: the on-order quantity in cards (a kanban
+        order is whole cards; a part-received one still has its card out)."""
+        if not self.kanban_quantity:
+            return 0
+        return -(-self.on_order // self.kanban_quantity)
+
+    @property
+    def kanban_cards_full(self) -> int:
+        """How many full cards' worth sit on the shelf."""
+        if not self.kanban_quantity:
+            return 0
+        return self.on_hand // self.kanban_quantity
+
+    @property
     def at_reorder_point(self) -> bool:
         """A min/max bin whose position has reached its min: the reorder rule's trigger."""
         return reorder_point_reached(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
 from cmi.scoping import Scope
 from stocking.models import (
@@ -17,17 +17,40 @@ from stocking.models import (
     Site,
 )
 
-BIN_STATUSES = ("below_min", "at_zero", "over_max", "ok")
+BIN_STATUSES = ("below_min", "at_zero", "over_max", "ok", "kanban")
 
 
-def bin_status_q(status: str) -> Q:
+def bin_status_q(status: str, prefix: str = "") -> Q:
+    """The one status rule of a bin, as a filter. At zero is any bin with nothing on the
+    shelf; below min, over max and OK are min/max bins only; a kanban bin (one with a card
+    quantity) has no min or max, so with stock on the shelf its status is "kanban".
+    `prefix` is the path to the bin ("bins__" from a customer)."""
+
+    def q(**lookups: object) -> Q:
+        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
+    min_max = q(kanban_quantity__isnull=True)
     if status == "at_zero":
-        return Q(on_hand__lte=0)
+        return q(on_hand__lte=0)
+    if status == "kanban":
+        return q(kanban_quantity__isnull=False, on_hand__gt=0)
     if status == "below_min":
-        return Q(on_hand__lt=F("min_qty"))
+        return min_max & q(on_hand__lt=F(f"{prefix}min_qty"))
     if status == "over_max":
-        return Q(on_hand__gt=F("max_qty"))
-    return Q(on_hand__gte=F("min_qty"), on_hand__lte=F("max_qty"), on_hand__gt=0)
+        return min_max & q(on_hand__gt=F(f"{prefix}max_qty"))
+    return min_max & q(
+        on_hand__gte=F(f"{prefix}min_qty"), on_hand__lte=F(f"{prefix}max_qty"), on_hand__gt=0
+    )
+
+
+def bin_status_case() -> Case:
+    """The status of each bin as an annotation, from the same rule as the filters."""
+    return Case(
+        *(When(bin_status_q(s), then=Value(s)) for s in ("at_zero", "kanban", "below_min")),
+        When(bin_status_q("over_max"), then=Value("over_max")),
+        default=Value("ok"),
+        output_field=CharField(),
+    )
 
 
 def bin_list(*, scope: Scope) -> QuerySet[Bin]:
@@ -123,6 +146,7 @@ def bin_health_counts(*, scope: Scope, customer_id: int) -> dict[str, int]:
             at_zero=Count("pk", filter=bin_status_q("at_zero")),
             below_min=Count("pk", filter=bin_status_q("below_min")),
             over_max=Count("pk", filter=bin_status_q("over_max")),
+            kanban=Count("pk", filter=Q(kanban_quantity__isnull=False)),
         )
     )
 

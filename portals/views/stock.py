@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,6 +26,7 @@ from replenishment.models import OPEN, OrderLine
 from stocking.models import Bin, Location, ScanEvent, Site
 from stocking.selectors import (
     bin_list,
+    bin_status_case,
     bin_status_q,
     ledger_list,
     level_change_list,
@@ -58,13 +59,7 @@ def customer_bins(scope: Scope, customer: Customer) -> QuerySet[Bin]:
         .select_related("site")
         .annotate(
             # The selectors' own definitions, so the list, the filters and the counts agree.
-            status=Case(
-                When(bin_status_q("at_zero"), then=Value("at_zero")),
-                When(bin_status_q("below_min"), then=Value("below_min")),
-                When(bin_status_q("over_max"), then=Value("over_max")),
-                default=Value("ok"),
-                output_field=CharField(),
-            ),
+            status=bin_status_case(),
             part_number=Subquery(part_numbers.order_by("code").values("code")[:1]),
         )
     )
