@@ -70,7 +70,9 @@ def site_list(*, scope: Scope) -> QuerySet[Site]:
 
 def location_list(*, scope: Scope) -> QuerySet[Location]:
     return (
-        Location.objects.for_scope(scope).select_related("parent").order_by("customer_id", "path")
+        Location.objects.for_scope(scope)
+        .select_related("parent")
+        .order_by("customer_id", "sort_key", "pk")
     )
 
 

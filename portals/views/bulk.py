@@ -63,7 +63,7 @@ def bins_export(request: HttpRequest, scope: Scope, customer: Customer) -> HttpR
     rows = (
         Bin.objects.for_scope(scope)
         .filter(customer_id=customer.pk)
-        .order_by("site__code", "location__code", "item__sku", "pk")
+        .order_by("site__code", "location__sort_key", "item__sku", "pk")
         .values_list(
             "site__code",
             "location__code",

@@ -40,9 +40,9 @@ PAGE_SIZE = 50
 CHART_POINTS = 200
 LOG_ROWS = 50
 ORDERING = {
-    "sku": ("item__sku", "site__code", "location__code", "pk"),
+    "sku": ("item__sku", "site__code", "location__sort_key", "pk"),
     "on_hand": ("on_hand", "item__sku", "pk"),
-    "location": ("site__code", "location__code", "item__sku", "pk"),
+    "location": ("site__code", "location__sort_key", "item__sku", "pk"),
 }
 
 

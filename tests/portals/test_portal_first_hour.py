@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from stocking.locations import code_sort_key, location_sort_key
 from stocking.models import Bin
-from stocking.selectors import bin_health_counts
+from stocking.selectors import bin_health_counts, location_list
+from stocking.setup import bin_create, location_create
 from tests.factories import vendor_scope
 from tests.portals.helpers import signed_in, url
 
@@ -19,7 +21,7 @@ def _kanban(b: Bin, *, card: int, on_hand: int, on_order: int) -> None:
 
 def test_kanban_bins_show_cards_not_broken_min_max(a):
     """A kanban bin (min 0, max 0) with stock is "Kanban", never "Over max"; its row says
-    the card quantity and the cards out instead of "0 – 0"."""
+    the card quantity and the cards out instead of "0 - 0"."""
     cw = a.customers[0]
     b0 = cw.bins[0]
     _kanban(b0, card=12, on_hand=30, on_order=24)
@@ -58,3 +60,73 @@ def test_stock_list_shows_the_shelf_label(a):
     body = signed_in(cw.staff).get(url("stock", cw)).content.decode()
     for b in cw.bins:
         assert f'<code class="shelf-label">{b.label}</code>' in body
+
+
+# --- natural order of locations ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        (["S10", "S2", "S1"], ["S1", "S2", "S10"]),
+        (["R03", "R01", "R010"], ["R01", "R03", "R010"]),
+        (["b", "A", "a1", "A-2", "a10"], ["A", "a1", "A-2", "a10", "b"]),
+        (["Z", "9", "10", "100"], ["9", "10", "100", "Z"]),
+    ],
+)
+def test_code_sort_key_orders_codes_naturally(codes, expected):
+    """Numbers inside codes compare by value, letters without case, whatever the collation:
+    the keys hold only lower-case letters and digits, in the order of plain strings."""
+    assert sorted(codes, key=code_sort_key) == expected
+    assert all(set(code_sort_key(c)) <= set("0123456789abcdefghijklmnopqrstuvwxyz") for c in codes)
+
+
+def _shelves(a, cw, codes):
+    made = {}
+    for code in codes:
+        made[code] = location_create(
+            scope=a.scope, site_id=cw.site.pk, code=code, parent_id=cw.room.pk
+        )
+    return made
+
+
+def test_locations_and_bins_sort_by_code_naturally_in_sql_and_keyset_pages(a):
+    """The location choices list R1, R2, R10 under their room; the stock list sorted by
+    location lists the bins shelf by shelf in that order, and keyset paging across the
+    pages keeps it (every bin once)."""
+    cw = a.customers[0]
+    codes = ["R10", "R2", "R1", "R03", "S1", "S10", "S2"]
+    made = _shelves(a, cw, codes)
+    item = a.items[0]
+    for code in codes:
+        bin_create(scope=a.scope, location_id=made[code].pk, item_id=item.pk, min_qty=1, max_qty=2)
+    listed = [
+        loc.code
+        for loc in location_list(scope=a.scope).filter(customer_id=cw.customer.pk)
+        if loc.parent_id == cw.room.pk
+    ]
+    assert listed == ["R1", "R2", "R03", "R10", "S1", "S2", "S10", "SHELF-A"]
+
+    client = signed_in(cw.manager)
+    seen: list[str] = []
+    resp = client.get(url("stock", cw), {"sort": "location"})
+    while True:
+        page = resp.context["page"]
+        seen += [b.location.code for b in page]
+        if not page.has_next:
+            break
+        resp = client.get(url("stock", cw), {"sort": "location", "after": page.next_cursor})
+    order = ["R1", "R2", "R03", "R10", "S1", "S2", "S10"]
+    assert [c for c in seen if c in order] == order
+    assert len(seen) == len(cw.bins) + len(codes)
+
+
+def test_existing_locations_get_their_keys_from_the_migration_rule(a):
+    """A child's key starts with its parent's: the tree stays together in the order."""
+    cw = a.customers[0]
+    from stocking.models import Location
+
+    room = Location.objects.get(pk=cw.room.pk)
+    shelf = Location.objects.get(code="SHELF-A", customer_id=cw.customer.pk)
+    assert shelf.sort_key == location_sort_key("SHELF-A", room.sort_key)
+    assert shelf.sort_key.startswith(room.sort_key)
