@@ -27,10 +27,12 @@ def scope_enter(scope: Scope | None) -> Scope | None:
 def _scope_for_user(user) -> Scope | None:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    try:
-        membership: Membership = user.membership
-    except Membership.DoesNotExist:
+    # One query for the membership and its vendor (the vendor's time zone goes in the
+    # scope); the user's cached membership is set too, as `user.membership` would.
+    membership = Membership.objects.select_related("vendor").filter(user_id=user.pk).first()
+    if membership is None:
         return None
+    user.membership = membership
     if membership.role in (Role.CUSTOMER_MANAGER, Role.CUSTOMER_STAFF):
         customer_ids: frozenset[int] | None = frozenset({membership.customer_id})
     elif membership.role == Role.VENDOR_REP:
@@ -43,6 +45,7 @@ def _scope_for_user(user) -> Scope | None:
         role=membership.role,
         customer_ids=customer_ids,
         user_id=user.pk,
+        timezone=membership.vendor.timezone,
     )
 
 

@@ -17,10 +17,10 @@ from django.urls import path
 from cmi.errors import ApiError
 from cmi.models import Customer, Membership, Role
 from cmi.scoping import Scope
-from cmi.services import customer_reps_assign, customer_update
+from cmi.services import customer_reps_assign, customer_update, vendor_update
 from edi.models import TradingPartner
 from edi.outbound import partner_replace
-from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm
+from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm, VendorSettingsForm
 from portals.views.access import customer_view, portal_view
 
 ADMINS = frozenset({Role.VENDOR_ADMIN})
@@ -31,7 +31,22 @@ PAGE_SIZE = 50
 def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     partner = TradingPartner.objects.for_scope(scope).first()
     status = 200
-    if request.method == "POST":
+    zone_form = VendorSettingsForm(initial={"timezone": scope.timezone})
+    form = PartnerForm(initial=PartnerForm.initial_for(partner))
+    if request.method == "POST" and request.POST.get("action") == "zone":
+        zone_form = VendorSettingsForm(request.POST, initial={"timezone": scope.timezone})
+        if zone_form.is_valid():
+            try:
+                vendor_update(
+                    scope=scope, source="portal", timezone=zone_form.cleaned_data["timezone"]
+                )
+            except ApiError as err:
+                zone_form.add_service_error(err)
+            else:
+                messages.success(request, "Time zone saved.")
+                return redirect("portals:settings")
+        status = 400
+    elif request.method == "POST":
         form = PartnerForm(request.POST)
         if form.is_valid():
             try:
@@ -47,14 +62,13 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
                 )
                 return redirect("portals:settings")
         status = 400
-    else:
-        form = PartnerForm(initial=PartnerForm.initial_for(partner))
     customers = Paginator(Customer.objects.for_scope(scope).order_by("name", "pk"), PAGE_SIZE)
     return render(
         request,
         "portals/setup/settings.html",
         {
             "form": form,
+            "zone_form": zone_form,
             "partner": partner,
             "customers": customers.get_page(request.GET.get("page")),
             "section": "settings",

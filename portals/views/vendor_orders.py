@@ -90,7 +90,7 @@ def vendor_order_detail(request: HttpRequest, scope: Scope, order_id: int) -> Ht
         document.badges = edi.document_badges(document)
         document.error_lines = edi.document_error_lines(document)
     state = getattr(order, "edi_state", None)
-    with timezone.override(order.customer.timezone):
+    with timezone.override(scope.timezone):  # the vendor's pages: the vendor's zone
         return render(
             request,
             "portals/vendor_orders/detail.html",
@@ -103,7 +103,7 @@ def vendor_order_detail(request: HttpRequest, scope: Scope, order_id: int) -> Ht
                 "documents": documents,
                 "shipments": edi.order_shipments(scope=scope, order_id=order.pk),
                 "invoices": list(order.invoices.order_by("pk")),
-                "time_zone": order.customer.timezone,
+                "time_zone": scope.timezone,
                 "section": "vendor_orders",
             },
         )
@@ -127,7 +127,7 @@ def _x12_download(payload, name: str) -> HttpResponse:
 @portal_view(roles=VENDOR_STAFF)
 def edi_document(request: HttpRequest, scope: Scope, document_id: int) -> HttpResponse:
     document = _document(scope, document_id)
-    zone = document.customer.timezone if document.customer else "UTC"
+    zone = scope.timezone  # the vendor's pages: the vendor's zone
     with timezone.override(zone):
         return render(
             request,

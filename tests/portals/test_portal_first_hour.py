@@ -3,14 +3,23 @@ label on the stock list, time zones, natural location order, and the approval pa
 
 from __future__ import annotations
 
-import pytest
+import zoneinfo
 
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cmi.errors import ApiError
+from cmi.models import SettingChange, Vendor
+from cmi.scoping import Scope
+from cmi.services import vendor_update
+from cmi.timezones import REGIONS, time_zone_choices
 from stocking.locations import code_sort_key, location_sort_key
 from stocking.models import Bin
 from stocking.selectors import bin_health_counts, location_list
 from stocking.setup import bin_create, location_create
 from tests.factories import vendor_scope
-from tests.portals.helpers import signed_in, url
+from tests.portals.helpers import released_order, signed_in, url
 
 
 def _kanban(b: Bin, *, card: int, on_hand: int, on_order: int) -> None:
@@ -130,3 +139,92 @@ def test_existing_locations_get_their_keys_from_the_migration_rule(a):
     shelf = Location.objects.get(code="SHELF-A", customer_id=cw.customer.pk)
     assert shelf.sort_key == location_sort_key("SHELF-A", room.sort_key)
     assert shelf.sort_key.startswith(room.sort_key)
+
+
+# --- time zones ----------------------------------------------------------------------
+
+
+def test_time_zone_choices_are_canonical_zones_grouped_by_region():
+    """UTC, then one <optgroup> per region of canonical zones: no US/*, Etc/*, legacy
+    single words or old aliases (Asia/Calcutta), but every country's zones (Oslo too)."""
+    choices = time_zone_choices()
+    assert choices[0] == ("UTC", "UTC")
+    groups = dict(choices[1:])
+    assert list(groups) == list(REGIONS)
+    names = {value for group in groups.values() for value, _ in group}
+    assert {"America/Chicago", "Asia/Kolkata", "Europe/Oslo", "America/New_York"} <= names
+    assert not names & {"US/Central", "Asia/Calcutta", "Etc/GMT+6", "EST5EDT", "Japan", "GMT"}
+    assert 300 < len(names) < 480
+    assert ("America/Argentina/Buenos_Aires", "Argentina / Buenos Aires") in groups["America"]
+
+
+def test_a_stored_alias_stays_a_choice():
+    """A customer saved with an old name keeps it on the form (not silently replaced)."""
+    choices = time_zone_choices("US/Central")
+    assert ("US/Central", "US/Central (an older name)") in choices
+
+
+def test_every_time_zone_select_is_grouped_and_searchable(a):
+    """The vendor's and the customer's settings forms both offer the grouped zones, with
+    the search script; the old flat list of ~600 names is gone."""
+    cw = a.customers[0]
+    client = signed_in(a.admin)
+    for page in (
+        client.get(reverse("portals:settings")),
+        client.get(url("customer_settings", cw)),
+    ):
+        body = page.content.decode()
+        assert '<optgroup label="America">' in body and "data-tz-search" in body
+        assert "portals/tzpick.js" in body
+        assert 'value="US/Central"' not in body
+
+
+def test_vendor_admin_sets_the_vendor_time_zone_audited(a):
+    """The settings page saves the vendor's zone through vendor_update; the change is in
+    the settings audit; a bad zone is the form's error, never a 500."""
+    client = signed_in(a.admin)
+    resp = client.post(
+        reverse("portals:settings"), {"action": "zone", "timezone": "America/Denver"}
+    )
+    assert resp.status_code == 302
+    assert Vendor.objects.get(pk=a.vendor.pk).timezone == "America/Denver"
+    change = SettingChange.objects.get(object_type="vendor", object_id=a.vendor.pk)
+    assert (change.field, change.before, change.after, change.source) == (
+        "timezone",
+        "UTC",
+        "America/Denver",
+        "portal",
+    )
+    bad = client.post(reverse("portals:settings"), {"action": "zone", "timezone": "Mars/Base"})
+    assert bad.status_code == 400 and "valid choice" in bad.content.decode()
+
+
+def test_only_vendor_admins_change_the_vendor_time_zone(a):
+    """A rep cannot open the settings page; the service refuses anyone but an admin."""
+    assert (
+        signed_in(a.rep)
+        .post(reverse("portals:settings"), {"action": "zone", "timezone": "Asia/Tokyo"})
+        .status_code
+        == 403
+    )
+    rep_scope = Scope(vendor_id=a.vendor.pk, role="vendor_rep")
+    with pytest.raises(ApiError):
+        vendor_update(scope=rep_scope, timezone="Asia/Tokyo")
+    assert Vendor.objects.get(pk=a.vendor.pk).timezone == "UTC"
+
+
+def test_vendor_pages_show_times_in_the_vendors_zone_and_say_so(a):
+    """The vendor orders list and the order page show times in the vendor's zone and name
+    it; the customer's own pages stay in the customer's zone (America/Chicago)."""
+    cw = a.customers[0]
+    Vendor.objects.filter(pk=a.vendor.pk).update(timezone="Asia/Tokyo")
+    order = released_order(a, cw, cw.bins[:1])
+    client = signed_in(a.admin)
+    listed = client.get(reverse("portals:vendor_orders")).content.decode()
+    local = timezone.localtime(order.created_at, zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert "Times in Asia/Tokyo." in listed
+    assert local.strftime("%H:%M") in listed
+    detail = client.get(reverse("portals:vendor_order", args=[order.pk])).content.decode()
+    assert "times in Asia/Tokyo" in detail
+    customer_page = client.get(url("orders", cw)).content.decode()
+    assert "times in America/Chicago" in customer_page
