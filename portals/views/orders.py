@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,6 +65,8 @@ def _order_page(
     status: int = 200,
 ) -> HttpResponse:
     lines = list(order.lines.all())
+    for line in lines:
+        line.amount = line.unit_price * line.quantity_ordered
     # The order is in scope, so its events are. Read here rather than through the
     # selector's prefetch to also get each author's membership: the page says whether
     # a change came from the customer or from the vendor.
@@ -73,9 +77,13 @@ def _order_page(
     )
     awaiting = order.status == OrderStatus.AWAITING_APPROVAL
     may_approve = awaiting and can_approve(scope)
+    total = sum((line.amount for line in lines), Decimal(0))
+    approve_rows = None
     if may_approve:
         approve_form = approve_form or ApproveForm(lines=lines)
         reject_form = reject_form or RejectForm()
+        # The total at the quantities on the form (what the manager typed, on a refusal).
+        approve_rows, total = approve_form.amounts()
     return render(
         request,
         "portals/orders/detail.html",
@@ -83,6 +91,8 @@ def _order_page(
             "customer": customer,
             "order": order,
             "lines": lines,
+            "total": total,
+            "approve_rows": approve_rows,
             "events": events,
             "shipments": order_shipments(scope=scope, order_id=order.pk),
             "may_approve": may_approve,

@@ -14,12 +14,15 @@ from cmi.models import SettingChange, Vendor
 from cmi.scoping import Scope
 from cmi.services import vendor_update
 from cmi.timezones import REGIONS, time_zone_choices
+from replenishment.models import OrderLine, OrderStatus
+from replenishment.services import order_approve
+from stocking.levels import whole_packs_problem
 from stocking.locations import code_sort_key, location_sort_key
 from stocking.models import Bin
 from stocking.selectors import bin_health_counts, location_list
 from stocking.setup import bin_create, location_create
 from tests.factories import vendor_scope
-from tests.portals.helpers import released_order, signed_in, url
+from tests.portals.helpers import awaiting_order, released_order, signed_in, url
 
 
 def _kanban(b: Bin, *, card: int, on_hand: int, on_order: int) -> None:
@@ -228,3 +231,82 @@ def test_vendor_pages_show_times_in_the_vendors_zone_and_say_so(a):
     assert "times in Asia/Tokyo" in detail
     customer_page = client.get(url("orders", cw)).content.decode()
     assert "times in America/Chicago" in customer_page
+
+
+# --- approval of an order ----------------------------------------------------------------
+
+
+def test_approval_page_shows_prices_amounts_and_the_total(a):
+    """The manager sees each line's unit price and amount and the order total, in the
+    bar with the approve and reject buttons."""
+    cw = a.customers[0]
+    order = awaiting_order(a, cw)
+    lines = list(OrderLine.objects.filter(order=order).order_by("line_number"))
+    resp = signed_in(cw.manager).get(url("order", cw, order_id=order.pk))
+    body = resp.content.decode()
+    total = sum(line.unit_price * line.quantity_ordered for line in lines)
+    assert resp.context["total"] == total
+    assert f'<strong id="order-total">{total:.2f}</strong>' in body
+    assert 'class="approve-bar"' in body and 'form="reject-form"' in body
+    for line in lines:
+        assert f"{line.unit_price:.2f}" in body
+        assert f"{line.unit_price * line.quantity_ordered:.2f}" in body
+
+
+def test_a_quantity_that_is_not_whole_packs_gets_the_rule_message_next_to_its_field(a):
+    """45 of packs of 10: the pack rule's own message is on that line's field (with
+    aria-describedby), the total follows what was typed, and nothing is approved."""
+    cw = a.customers[0]
+    order = awaiting_order(a, cw)
+    line0, line1 = OrderLine.objects.filter(order=order).order_by("line_number")
+    resp = signed_in(cw.manager).post(
+        url("order_approve", cw, order_id=order.pk),
+        {f"qty_{line0.pk}": line0.quantity_ordered, f"qty_{line1.pk}": 45},
+    )
+    assert resp.status_code == 400
+    message = whole_packs_problem(45, 10, line_number=2)
+    assert message == "Line 2: 45 is not a whole number of packs of 10."
+    body = resp.content.decode()
+    field_error = f'<p class="field__error" id="id_qty_{line1.pk}_error">{message}</p>'
+    assert field_error in body
+    assert f'aria-describedby="id_qty_{line1.pk}_error"' in body
+    assert (
+        resp.context["total"] == line0.unit_price * line0.quantity_ordered + line1.unit_price * 45
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_APPROVAL
+
+
+def test_the_pack_rule_is_the_services_too(a):
+    """The service refuses with the same message (the API's error detail)."""
+    cw = a.customers[0]
+    order = awaiting_order(a, cw)
+    line1 = OrderLine.objects.get(order=order, line_number=2)
+    with pytest.raises(ApiError) as refused:
+        order_approve(scope=vendor_scope(a.vendor), order_id=order.pk, quantities={line1.pk: 45})
+    assert refused.value.detail == whole_packs_problem(45, 10, line_number=2)
+    assert whole_packs_problem(40, 10) == "" and whole_packs_problem(0, 10) == ""
+
+
+def test_an_order_keeps_one_visible_name_from_draft_to_received(a):
+    """Awaiting approval it is "Order N"; approved and sent it is still "Order N" (its PO
+    number shown beside it), on the order page, the orders list and the bin page."""
+    cw = a.customers[0]
+    order = awaiting_order(a, cw)
+    client = signed_in(cw.manager)
+    name = f"Order {order.pk}"
+    before = client.get(url("order", cw, order_id=order.pk)).content.decode()
+    assert f"<h1>{name} " in before and "not sent to the vendor yet" in before
+    line0, line1 = OrderLine.objects.filter(order=order).order_by("line_number")
+    client.post(
+        url("order_approve", cw, order_id=order.pk),
+        {f"qty_{line0.pk}": line0.quantity_ordered, f"qty_{line1.pk}": line1.quantity_ordered},
+    )
+    order.refresh_from_db()
+    assert order.po_number
+    after = client.get(url("order", cw, order_id=order.pk)).content.decode()
+    assert f"<h1>{name} " in after and f"PO {order.po_number}" in after
+    listed = client.get(url("orders", cw), {"show": "all"}).content.decode()
+    assert f">{name}</a>" in listed and f"PO {order.po_number}" in listed
+    bin_page = client.get(url("bin", cw, bin_id=line0.bin_id)).content.decode()
+    assert f">{name}</a>" in bin_page
