@@ -46,9 +46,9 @@ def canonical_time_zones() -> tuple[str, ...]:
 
 
 def zone_label(name: str) -> str:
-    """ "America/Argentina/Buenos_Aires" -> "Argentina / Buenos Aires" (region dropped)."""
-    rest = name.split("/", 1)[1] if "/" in name else name
-    return rest.replace("_", " ").replace("/", " / ")
+    """ "America/Argentina/Buenos_Aires" -> "America/Argentina/Buenos Aires": the whole
+    name (the closed select shows only the label, so the region stays in it)."""
+    return name.replace("_", " ")
 
 
 def time_zone_choices(current: str | None = None) -> list:
