@@ -42,6 +42,17 @@ def order_detail(*, scope: Scope) -> QuerySet[Order]:
     )
 
 
+def order_event_list(*, scope: Scope, order_id: int) -> list[OrderEvent]:
+    """An order's history, oldest first, with each author's membership (the pages say
+    whether a change came from the customer or the vendor). The caller has checked the
+    order is in scope."""
+    return list(
+        OrderEvent.objects.filter(vendor_id=scope.vendor_id, order_id=order_id)
+        .select_related("user__membership", "line")
+        .order_by("at", "id")
+    )
+
+
 def order_counts_by_status(*, scope: Scope, customer_id: int) -> dict[str, int]:
     """How many of the customer's orders are in each status (open or not), one query."""
     return dict(

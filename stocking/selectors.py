@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
+from catalog.models import CrossReference, CrossReferenceKind, ItemBarcode
 from cmi.scoping import Scope
 from stocking.models import (
     Bin,
@@ -59,6 +72,67 @@ def bin_list(*, scope: Scope) -> QuerySet[Bin]:
         .select_related("item", "location", "customer")
         .order_by("customer_id", "location_id", "item__sku", "pk")
     )
+
+
+def customer_bin_list(*, scope: Scope, customer_id: int) -> QuerySet[Bin]:
+    """A customer's bins with what every stock row shows (site, status, the customer's
+    part number), computed in the same query."""
+    part_numbers = CrossReference.objects.for_scope(scope).filter(
+        customer_id=OuterRef("customer_id"),
+        item_id=OuterRef("item_id"),
+        kind=CrossReferenceKind.PART_NUMBER,
+    )
+    return (
+        bin_list(scope=scope)
+        .filter(customer_id=customer_id)
+        .select_related("site")
+        .annotate(
+            # The status rule's own definitions, so the list, the filters and the counts agree.
+            status=bin_status_case(),
+            part_number=Subquery(part_numbers.order_by("code").values("code")[:1]),
+        )
+    )
+
+
+def bin_search(*, scope: Scope, bins: QuerySet[Bin], text: str) -> QuerySet[Bin]:
+    """The bins that `text` finds: SKU, description, the shelf label, the customer's part
+    numbers and barcodes, and the item's barcodes. The stock page and the API's `q` use
+    it. Subqueries rather than joins: one bin stays one row.
+
+    The barcodes are an uncorrelated IN (the matching items, read once): as a correlated
+    Exists, SQLite scanned the vendor's barcodes once per bin (1.2 s at 10,000 bins).
+    """
+    own_codes = CrossReference.objects.for_scope(scope).filter(
+        customer_id=OuterRef("customer_id"), item_id=OuterRef("item_id"), code__icontains=text
+    )
+    barcoded = ItemBarcode.objects.for_scope(scope).filter(code__icontains=text).values("item_id")
+    return bins.filter(
+        Q(item__sku__icontains=text)
+        | Q(item__description__icontains=text)
+        | Q(label__iexact=text)
+        | Exists(own_codes)
+        | Q(item_id__in=barcoded)
+    )
+
+
+def bin_export_rows(*, scope: Scope, customer_id: int, columns: tuple[str, ...]) -> QuerySet:
+    """A customer's bins as tuples of `columns`, site and location in natural order."""
+    return (
+        Bin.objects.for_scope(scope)
+        .filter(customer_id=customer_id)
+        .order_by("site__code", "location__sort_key", "item__sku", "pk")
+        .values_list(*columns)
+    )
+
+
+def scan_event_bins(*, scope: Scope, event_ids: list[str]) -> dict[str, Bin]:
+    """The bin (with item and location) of each stored scan event, by event id: one query."""
+    return {
+        str(e.event_id): e.bin
+        for e in ScanEvent.objects.for_scope(scope)
+        .filter(event_id__in=event_ids)
+        .select_related("bin__item", "bin__location")
+    }
 
 
 def site_list(*, scope: Scope) -> QuerySet[Site]:

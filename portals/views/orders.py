@@ -16,8 +16,8 @@ from edi.selectors import order_shipments
 from portals.forms import ApproveForm, RejectForm
 from portals.keyset import keyset_page
 from portals.views.access import MANAGERS, can_approve, customer_view
-from replenishment.models import OPEN, Order, OrderEvent, OrderStatus
-from replenishment.selectors import order_counts_by_status, order_list
+from replenishment.models import OPEN, Order, OrderStatus
+from replenishment.selectors import order_counts_by_status, order_event_list, order_list
 from replenishment.services import order_approve, order_cancel
 
 PAGE_SIZE = 50
@@ -67,14 +67,8 @@ def _order_page(
     lines = list(order.lines.all())
     for line in lines:
         line.amount = line.unit_price * line.quantity_ordered
-    # The order is in scope, so its events are. Read here rather than through the
-    # selector's prefetch to also get each author's membership: the page says whether
-    # a change came from the customer or from the vendor.
-    events = list(
-        OrderEvent.objects.filter(vendor_id=scope.vendor_id, order_id=order.pk)
-        .select_related("user__membership", "line")
-        .order_by("at", "id")
-    )
+    # The order is in scope, so its events are.
+    events = order_event_list(scope=scope, order_id=order.pk)
     awaiting = order.status == OrderStatus.AWAITING_APPROVAL
     may_approve = awaiting and can_approve(scope)
     total = sum((line.amount for line in lines), Decimal(0))

@@ -28,7 +28,7 @@ from cmi.models import Customer
 from cmi.scoping import Scope
 from portals.forms_scan import scan_envelope_parse
 from portals.views.access import customer_view
-from stocking.models import ScanEvent
+from stocking.selectors import scan_event_bins
 from stocking.services import REJECTED, scan_batch_ingest
 
 KINDS = (("receive", "Receive"), ("issue", "Issue"), ("count", "Count"))
@@ -114,12 +114,7 @@ def scan_events(request: HttpRequest, scope: Scope, customer: Customer) -> JsonR
 def _add_bins(scope: Scope, results: list[dict]) -> None:
     """One query for the whole batch: the bin (and its on-hand now) of each stored event."""
     ids = [r["event_id"] for r in results if r["status"] != REJECTED]
-    stored = {
-        str(e.event_id): e.bin
-        for e in ScanEvent.objects.for_scope(scope)
-        .filter(event_id__in=ids)
-        .select_related("bin__item", "bin__location")
-    }
+    stored = scan_event_bins(scope=scope, event_ids=ids)
     for r in results:
         found = stored.get(r["event_id"]) if r["status"] != REJECTED else None
         r["bin"] = (

@@ -15,11 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from cmi.errors import ApiError
-from cmi.models import Customer, Membership, Role
+from cmi.models import Customer, Role
 from cmi.scoping import Scope
+from cmi.selectors import customer_list, vendor_rep_list
 from cmi.services import customer_reps_assign, customer_update, vendor_update
-from edi.models import TradingPartner
 from edi.outbound import partner_replace
+from edi.selectors import partner_find
 from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm, VendorSettingsForm
 from portals.views.access import customer_view, portal_view
 
@@ -29,7 +30,7 @@ PAGE_SIZE = 50
 
 @portal_view(roles=ADMINS)
 def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
-    partner = TradingPartner.objects.for_scope(scope).first()
+    partner = partner_find(scope=scope)
     status = 200
     zone_form = VendorSettingsForm(initial={"timezone": scope.timezone})
     form = PartnerForm(initial=PartnerForm.initial_for(partner))
@@ -62,7 +63,7 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
                 )
                 return redirect("portals:settings")
         status = 400
-    customers = Paginator(Customer.objects.for_scope(scope).order_by("name", "pk"), PAGE_SIZE)
+    customers = Paginator(customer_list(scope=scope), PAGE_SIZE)
     return render(
         request,
         "portals/setup/settings.html",
@@ -77,19 +78,9 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-def _vendor_reps(scope: Scope) -> list[Membership]:
-    return list(
-        Membership.objects.filter(
-            vendor_id=scope.vendor_id, role=Role.VENDOR_REP, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("user__username", "pk")
-    )
-
-
 @customer_view(roles=ADMINS)
 def customer_settings(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
-    reps = _vendor_reps(scope)
+    reps = vendor_rep_list(scope=scope)
     assigned = list(customer.assigned_reps.values_list("user_id", flat=True))
     release_form = CustomerSettingsForm(initial=CustomerSettingsForm.initial_for(customer))
     reps_form = RepsForm(initial={"reps": assigned}, reps=reps)

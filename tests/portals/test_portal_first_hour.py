@@ -6,6 +6,8 @@ from __future__ import annotations
 import zoneinfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,8 +23,9 @@ from stocking.locations import code_sort_key, location_sort_key
 from stocking.models import Bin
 from stocking.selectors import bin_health_counts, location_list
 from stocking.setup import bin_create, location_create
+from tests.conftest import as_user
 from tests.factories import vendor_scope
-from tests.portals.helpers import awaiting_order, released_order, signed_in, url
+from tests.portals.helpers import awaiting_order, grow, released_order, signed_in, url
 
 
 def _kanban(b: Bin, *, card: int, on_hand: int, on_order: int) -> None:
@@ -310,3 +313,42 @@ def test_an_order_keeps_one_visible_name_from_draft_to_received(a):
     assert f">{name}</a>" in listed and f"PO {order.po_number}" in listed
     bin_page = client.get(url("bin", cw, bin_id=line0.bin_id)).content.decode()
     assert f">{name}</a>" in bin_page
+
+
+# --- the API's bins search is the stock page's -----------------------------------------
+
+
+def test_bins_api_q_finds_what_the_stock_page_finds(a, b):
+    """`GET /api/v1/bins?q=` uses the stock page's search: the customer's part number,
+    a shelf label, a SKU fragment; another vendor's codes find nothing."""
+    cw = a.customers[0]
+    api = as_user(a.admin)
+
+    def found(text: str) -> set[int]:
+        resp = api.get("/api/v1/bins", {"q": text})
+        assert resp.status_code == 200, resp.content
+        return {row["id"] for row in resp.json()["results"]}
+
+    def on_page(text: str) -> set[int]:
+        return {
+            bin.pk for bin in signed_in(a.admin).get(url("stock", cw), {"q": text}).context["page"]
+        }
+
+    # Each customer calls its first item CPN-0001; the page is one customer's.
+    assert found("CPN-0001") == {c.bins[0].pk for c in a.customers}
+    assert on_page("CPN-0001") == {cw.bins[0].pk}
+    assert found(cw.bins[1].label) == {cw.bins[1].pk} == on_page(cw.bins[1].label)
+    assert found("SKU-2") == {c.bins[2].pk for c in a.customers}
+    assert found(b.customers[0].bins[0].label) == set()
+    assert api.get("/api/v1/bins", {"q": "x" * 101}).status_code == 400
+
+
+def test_bins_api_q_costs_the_same_queries_at_two_sizes(a, django_assert_max_num_queries):
+    """The search is subqueries, not per-row reads: 3 bins or 40, the same query count."""
+    cw = a.customers[0]
+    api = as_user(a.admin)
+    with CaptureQueriesContext(connection) as small:
+        assert api.get("/api/v1/bins", {"q": "SKU"}).status_code == 200
+    grow(a, cw, bins=40)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert api.get("/api/v1/bins", {"q": "SKU"}).status_code == 200
