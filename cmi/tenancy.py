@@ -29,7 +29,7 @@ def _scope_for_user(user) -> Scope | None:
         return None
     # The membership and its vendor (whose time zone goes in the scope) in one query,
     # unless the authentication read them with the user already.
-    if type(user).membership.related.is_cached(user):
+    if Membership._meta.get_field("user").remote_field.is_cached(user):
         try:
             membership: Membership | None = user.membership
         except Membership.DoesNotExist:
