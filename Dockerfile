@@ -35,6 +35,7 @@ COPY replenishment ./replenishment
 COPY portals ./portals
 COPY edi ./edi
 COPY insight ./insight
+COPY webhooks ./webhooks
 COPY templates ./templates
 
 # Static files are collected into the image; WhiteNoise serves them. The key

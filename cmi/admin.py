@@ -82,6 +82,8 @@ class CustomerAdmin(AuditedAdmin):
 
     list_display = ["code", "name", "vendor", "release_policy", "timezone"]
     list_filter = ["vendor", "release_policy"]
+    # Set on the customer's Settings page and through the API, with their checks.
+    readonly_fields = ["consolidation_minutes", "consolidation_min_value"]
     search_fields = ["code", "name"]
 
 

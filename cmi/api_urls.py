@@ -7,4 +7,6 @@ urlpatterns = [
     path("", include("replenishment.api.urls")),
     path("", include("edi.api.urls")),
     path("", include("insight.api.urls")),
+    path("", include("notify.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]

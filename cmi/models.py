@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -74,6 +75,13 @@ class Customer(models.Model):
     )
     cutoff_times = models.JSONField(default=list, blank=True, validators=[validate_cutoff_times])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Auto release consolidates: a collecting order waits this long after it was started,
+    # or until it is worth `consolidation_min_value` (0: no minimum), unless a bin on it
+    # is at zero. A window of 0 sends every order at once.
+    consolidation_minutes = models.PositiveSmallIntegerField(default=15)
+    consolidation_min_value = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_customer_field = "id"
@@ -85,7 +93,11 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["vendor", "code"], name="customer_code_unique_per_vendor"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(consolidation_min_value__gte=0),
+                name="customer_consolidation_min_value_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,10 @@ def strip_backend_integer_bounds(result, generator, request, public):
             for key in ("maximum", "minimum"):
                 if node.get(key) in BACKEND_BOUNDS:
                     del node[key]
-            if node.get("type") == "integer" and node.get("format") == "int64":
+            kind = node.get("type")
+            # OpenAPI 3.1 spells a nullable integer `type: [integer, "null"]`.
+            is_integer = kind == "integer" or (isinstance(kind, list) and "integer" in kind)
+            if is_integer and node.get("format") == "int64":
                 del node["format"]  # derived from the same backend bounds
             for value in node.values():
                 walk(value)

@@ -118,8 +118,9 @@ def api_token_revoke(*, user, token_id: int) -> ApiToken:
 
 @transaction.atomic
 def customer_update(*, scope: Scope, customer_id: int, source: str = "api", **fields):
-    """Release policy, cutoff times, time zone and names; vendor admins only (checked by
-    the view). Audited field by field."""
+    """Release policy, cutoff times, time zone, auto-release consolidation (window and
+    minimum value) and names; vendor admins only (checked by the view). Audited field
+    by field."""
     from cmi.models import Customer, ReleasePolicy
 
     customer = Customer.objects.for_scope(scope).select_for_update().filter(pk=customer_id).first()
@@ -154,7 +155,15 @@ def customer_update(*, scope: Scope, customer_id: int, source: str = "api", **fi
     return customer
 
 
-CUSTOMER_SETTINGS = ("name", "account_number", "release_policy", "cutoff_times", "timezone")
+CUSTOMER_SETTINGS = (
+    "name",
+    "account_number",
+    "release_policy",
+    "cutoff_times",
+    "timezone",
+    "consolidation_minutes",
+    "consolidation_min_value",
+)
 
 
 @transaction.atomic

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "replenishment",
     "edi",
     "insight",
+    "notify",
+    "webhooks",
     "portals",
     "axes",
 ]
@@ -150,8 +152,37 @@ if NUM_PROXIES:
     AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
-# Password reset mail; printed to the console unless the environment names a real backend.
+# Mail (password resets, alerts): printed to the console unless the environment names
+# a real backend. In production EMAIL_URL (smtp+tls://user:pass@host:587) or the
+# EMAIL_HOST/EMAIL_PORT/EMAIL_HOST_USER/EMAIL_HOST_PASSWORD/EMAIL_USE_TLS settings.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env("EMAIL_URL", default=""):
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+elif env("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CMI alerts <alerts@localhost>")
+
+# Alerts (notify/): links in mails, the flapping window, the hourly cap per user,
+# and the periodic checks' thresholds.
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="http://localhost:8000")
+NOTIFY_DEDUP_HOURS = env.int("NOTIFY_DEDUP_HOURS", default=6)
+NOTIFY_MAILS_PER_HOUR = env.int("NOTIFY_MAILS_PER_HOUR", default=20)
+NOTIFY_BELOW_MIN_HOURS = env.int("NOTIFY_BELOW_MIN_HOURS", default=24)
+NOTIFY_APPROVAL_HOURS = env.int("NOTIFY_APPROVAL_HOURS", default=8)
+NOTIFY_SCANNER_SILENT_HOURS = env.int("NOTIFY_SCANNER_SILENT_HOURS", default=24)
 
 # --- security: production turns these on through the environment ---
 SECURE_SSL_REDIRECT = env.bool(
@@ -225,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CMI platform API",
     "DESCRIPTION": "Customer-managed inventory: scanners post scans, orders come out.",
     "VERSION": "1.0.0",
+    # 3.1 for the `webhooks` section: what we POST to receivers, one entry per event kind.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "webhooks.schema.WEBHOOKS",
     # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN, and no
     # call to the public validator.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -246,6 +280,8 @@ SPECTACULAR_SETTINGS = {
         "ScanKindEnum": ["receive", "issue", "count", "weight", "kanban"],
         "OrderEventKindEnum": "replenishment.models.OrderEventKind",
         "ReleasePolicyEnum": "cmi.models.ReleasePolicy",
+        "EventKindEnum": "cmi.events.KIND_CHOICES",
+        "ScorecardMetricEnum": "insight.scorecard.metrics.METRIC_CHOICES",
     },
 }
 
@@ -296,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
             minute=0, hour=3, day_of_week=env("RECOMMEND_DAY_OF_WEEK", default="sun")
         ),
     },
+    # The scorecard's month just ended, stored per customer: hourly on the 1st and 2nd,
+    # so a month ends in every customer's own time zone before it is taken.
+    "insight-scorecard-snapshot": {
+        "task": "insight.scorecard.tasks.scorecard_snapshot_last_month",
+        "schedule": crontab(minute=20, day_of_month="1,2"),
+    },
 }
 
 LOGGING = {
@@ -310,6 +352,7 @@ LOGGING = {
 SCAN_BATCH_MAX = 1000
 SCAN_MAX_QUANTITY = 1_000_000
 SCAN_FUTURE_TOLERANCE_SECONDS = env.int("SCAN_FUTURE_TOLERANCE_SECONDS", default=300)
+RFID_CYCLE_MAX_EPCS = 1000  # EPC reads in one RFID read cycle
 
 # --- outages and observability (issue 8 §2; README "Outages") ---
 # A publish gets one connection attempt of this many seconds, then the breaker skips
@@ -321,15 +364,44 @@ CELERY_BEAT_SCHEDULE["replenishment-catch-up"] = {
     "task": "replenishment.tasks.catch_up_bins",
     "schedule": crontab(minute="*"),
 }
-# A lost broker connection cancels the late-acked tasks it carried; they are
-# redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 # Domain events (cmi/events.py): the listeners every event is handed to after commit,
 # as dotted paths. The one registry; apps above the emitters add theirs here.
-DOMAIN_EVENT_LISTENERS: tuple[str, ...] = ()
+DOMAIN_EVENT_LISTENERS: tuple[str, ...] = (
+    "notify.services.event_hear",
+    "webhooks.listeners.on_event",
+)
 CELERY_BEAT_SCHEDULE["events-catch-up"] = {
     "task": "cmi.tasks.events_catch_up",
     "schedule": crontab(minute="*"),
 }
+CELERY_BEAT_SCHEDULE["notify-checks"] = {
+    "task": "notify.tasks.checks_run",
+    "schedule": crontab(minute="*/15"),
+}
+CELERY_BEAT_SCHEDULE["notify-digest"] = {
+    "task": "notify.tasks.digests_send",
+    "schedule": crontab(minute=0, hour=env.int("NOTIFY_DIGEST_HOUR", default=6)),
+}
+CELERY_BEAT_SCHEDULE["notify-mail-catch-up"] = {
+    "task": "notify.tasks.emails_catch_up",
+    "schedule": crontab(minute="*/5"),
+}
+
+# --- outbound webhooks (webhooks/; README "Webhooks") ---
+# Private, loopback, link-local and reserved addresses are refused (SSRF) unless this
+# is set: development and tests only, never in production.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+# Seconds to wait after each failed attempt (then the delivery fails): 9 attempts
+# over 27 h 36 min; an endpoint with no success in all that time is disabled.
+WEBHOOKS_RETRY_SCHEDULE = (5, 60, 300, 1800, 7200, 18000, 36000, 36000)
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-due"] = {
+    "task": "webhooks.tasks.deliveries_due",
+    "schedule": crontab(minute="*"),
+}
+# A lost broker connection cancels the late-acked tasks it carried; they are
+# redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

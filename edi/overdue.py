@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework import serializers
@@ -21,6 +22,7 @@ from rest_framework import serializers
 from cmi.scoping import Scope
 from edi.models import Direction, Document, OrderEdiState, Shipment, TradingPartner
 from replenishment.models import IN_TRANSIT, OUTSTANDING, Order, OrderStatus
+from replenishment.services import order_events_emit
 
 FLAGGED = Q(overdue_997=True) | Q(overdue_855=True) | Q(overdue_receipt=True)
 BATCH = 500
@@ -153,6 +155,7 @@ def orders_overdue_refresh(
     now = now or timezone.now()
     partner = TradingPartner.objects.filter(vendor_id=vendor_id).first()
     changed: list[OrderEdiState] = []
+    newly_overdue: dict[int, dict] = {}
     count = 0
     for state in _candidates(vendor_id, order_ids).order_by("pk").iterator(chunk_size=BATCH):
         if partner is None:  # the profile was removed: nothing is owed any more
@@ -163,20 +166,31 @@ def orders_overdue_refresh(
         wanted = (flags.overdue_997, flags.overdue_855, flags.overdue_receipt)
         if current == wanted and state.flagged_reason == flags.reason:
             continue
+        # An acknowledgment (997 or 855) newly overdue is news once: the flag stays set
+        # while it stays overdue, so the event does not repeat until it cleared.
+        if (flags.overdue_997 and not state.overdue_997) or (
+            flags.overdue_855 and not state.overdue_855
+        ):
+            newly_overdue[state.order_id] = {"sent_at": state.first_850_at}  # type: ignore[attr-defined]
         state.overdue_997, state.overdue_855, state.overdue_receipt = wanted
         state.flagged_reason = flags.reason
         changed.append(state)
         if len(changed) >= BATCH:
-            count += _save(changed)
-    return count + _save(changed)
+            count += _save(vendor_id, changed, newly_overdue)
+    return count + _save(vendor_id, changed, newly_overdue)
 
 
-def _save(changed: list[OrderEdiState]) -> int:
+@transaction.atomic
+def _save(vendor_id: int, changed: list[OrderEdiState], newly_overdue: dict[int, dict]) -> int:
     # Only the flag columns: an answer that inbound processing records meanwhile
     # (ack_997, acknowledged_855_at) is never overwritten by the sweep.
     OrderEdiState.objects.bulk_update(changed, FLAG_FIELDS)
+    order_events_emit(
+        "edi.ack_overdue", vendor_id=vendor_id, order_ids=list(newly_overdue), extra=newly_overdue
+    )
     done = len(changed)
     changed.clear()
+    newly_overdue.clear()
     return done
 
 

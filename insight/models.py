@@ -163,3 +163,7 @@ class Backtest(models.Model):
 
     def __str__(self) -> str:
         return f"backtest {self.pk} ({self.status})"
+
+
+# The service scorecard keeps its models in its own module.
+from insight.scorecard.models import ScorecardMonth, ScorecardTarget  # noqa: E402, F401

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from cmi import events
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
@@ -171,6 +172,22 @@ def recommendations_compute(
             unique_fields=["bin"],
             update_fields=UPDATED_FIELDS,
         )
+        # News only when levels differ from what the bin was last recommended.
+        fresh = sum(
+            1
+            for row in rows
+            if row.status != RecommendationStatus.DISMISSED
+            and previous.get(row.bin_id, (None, None, None))[:2] != (row.min_qty, row.max_qty)
+        )
+        if fresh:
+            events.emit(
+                "recommendations.ready",
+                vendor_id=vendor_id,
+                customer_id=customer_id,
+                subject_type="customer",
+                subject_id=customer_id,
+                data={"count": fresh},
+            )
     return len(rows)
 
 

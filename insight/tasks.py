@@ -76,3 +76,7 @@ def backtest_run(backtest_id: int) -> None:
         return
     with rls.vendor(vendor_id):
         services.backtest_run(backtest_id=backtest_id)
+
+
+# The scorecard keeps its task in its own module; imported here so the worker finds it.
+from insight.scorecard.tasks import scorecard_snapshot_last_month  # noqa: E402, F401

@@ -154,6 +154,23 @@ class CustomerSettingsForm(ApiCheckedForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     timezone = forms.ChoiceField(label="Time zone", widget=TIME_ZONE_WIDGET)
+    consolidation_minutes = forms.IntegerField(
+        label="Consolidation window (minutes)",
+        min_value=0,
+        max_value=1440,
+        required=False,
+        help_text="For the auto policy: an order collects lines this long before it goes "
+        "(0: every order goes at once). A bin at zero sends it at once.",
+    )
+    consolidation_min_value = forms.DecimalField(
+        label="Minimum order value",
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="For the auto policy: an order worth this much goes before the window "
+        "ends (0: no minimum).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -162,6 +179,10 @@ class CustomerSettingsForm(ApiCheckedForm):
     def api_data(self) -> dict:
         data = dict(self.cleaned_data)
         data["cutoff_times"] = _cutoffs_parse(data.get("cutoff_times") or "")
+        # Left empty: kept as they are.
+        for name in ("consolidation_minutes", "consolidation_min_value"):
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
 
     @staticmethod
@@ -170,6 +191,8 @@ class CustomerSettingsForm(ApiCheckedForm):
             "release_policy": customer.release_policy,
             "cutoff_times": ", ".join(customer.cutoff_times or []),
             "timezone": customer.timezone,
+            "consolidation_minutes": customer.consolidation_minutes,
+            "consolidation_min_value": customer.consolidation_min_value,
         }
 
 

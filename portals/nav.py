@@ -26,6 +26,8 @@ VENDOR_NAV = (
     NavEntry("customers", "Customers", VENDOR_STAFF),
     NavEntry("vendor_orders", "Orders", VENDOR_STAFF),
     NavEntry("catalog", "Catalog", VENDOR_STAFF),
+    NavEntry("webhooks", "Webhooks", frozenset({"vendor_admin"})),
+    NavEntry("scorecards", "Scorecards", VENDOR_STAFF),
     NavEntry("settings", "Settings", frozenset({"vendor_admin"})),
 )
 
@@ -36,12 +38,15 @@ CUSTOMER_NAV = (
     NavEntry("orders", "Orders", ALL_PEOPLE),
     NavEntry("scan", "Scan", ALL_PEOPLE),
     NavEntry("scanners", "Scanners", MANAGER_OR_VENDOR),
+    NavEntry("rfid", "RFID", MANAGER_OR_VENDOR),
     NavEntry("users", "Users", frozenset({"customer_manager", "vendor_admin"})),
     NavEntry("labels", "Labels", MANAGER_OR_VENDOR),
     NavEntry("bins_import", "Min/max files", VENDOR_STAFF),
     NavEntry("history", "History", ALL_PEOPLE),
     NavEntry("recommendations", "Recommended levels", ALL_PEOPLE),
     NavEntry("backtests", "Backtests", ALL_PEOPLE),
+    NavEntry("customer_webhooks", "Webhooks", frozenset({"customer_manager", "vendor_admin"})),
+    NavEntry("scorecard", "Scorecard", MANAGER_OR_VENDOR),
     NavEntry("customer_settings", "Settings", frozenset({"vendor_admin"})),
 )
 

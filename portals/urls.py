@@ -10,12 +10,16 @@ from portals.views import (
     history,
     insight,
     labels,
+    notifications,
     orders,
     people,
+    rfid,
     scan,
+    scorecard,
     setup_pages,
     stock,
     vendor_orders,
+    webhooks,
 )
 
 app_name = "portals"
@@ -54,6 +58,7 @@ urlpatterns = [
     # Each feature module lists its own routes (names in the portals namespace).
     *scan.urlpatterns,
     *people.urlpatterns,
+    *rfid.urlpatterns,
     *exports.urlpatterns,
     *bulk.urlpatterns,
     *catalog.urlpatterns,
@@ -62,4 +67,7 @@ urlpatterns = [
     *setup_pages.urlpatterns,
     *history.urlpatterns,
     *insight.urlpatterns,
+    *notifications.urlpatterns,
+    *webhooks.urlpatterns,
+    *scorecard.urlpatterns,
 ]

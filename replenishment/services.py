@@ -16,9 +16,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Max
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
+from cmi import events as domain_events
 from cmi import rls
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
@@ -50,6 +51,50 @@ CANCELLABLE = (
 ACKNOWLEDGEABLE = (OrderStatus.RELEASED, OrderStatus.ACKNOWLEDGED)
 # Goods can be scanned in before the ship notice arrives, so a received order still ships.
 SHIPPABLE = (*OUTSTANDING, OrderStatus.RECEIVED)
+
+
+# --- domain events -------------------------------------------------------------
+
+
+def order_events_emit(
+    kind: str,
+    *,
+    vendor_id: int,
+    order_ids: Iterable[int],
+    extra: Mapping[int, Mapping] | None = None,
+) -> None:
+    """Emit `kind` for each order as it now stands (cmi/events.py _ORDER), `extra[id]`
+    merged into its data: one read and one insert, whatever the number of orders."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    rows = (
+        Order.objects.filter(vendor_id=vendor_id, pk__in=ids)
+        .annotate(n_lines=Count("lines"), units=Sum("lines__quantity_ordered"))
+        .values("pk", "customer_id", "site_id", "po_number", "status", "n_lines", "units")
+        .order_by("pk")
+    )
+    domain_events.emit_many(
+        kind,
+        vendor_id=vendor_id,
+        occurrences=[
+            domain_events.Occurrence(
+                customer_id=row["customer_id"],
+                site_id=row["site_id"],
+                subject_type="order",
+                subject_id=row["pk"],
+                data={
+                    "order_id": row["pk"],
+                    "number": row["po_number"] or str(row["pk"]),
+                    "status": row["status"],
+                    "lines": row["n_lines"],
+                    "total_units": row["units"] or 0,
+                    **(extra or {}).get(row["pk"], {}),
+                },
+            )
+            for row in rows
+        ],
+    )
 
 
 # --- evaluation ---------------------------------------------------------------
@@ -236,12 +281,54 @@ def _after_lines(*, vendor_id: int, orders: list[Order]) -> None:
                 for o in to_approve
             ]
         )
-    if auto:
-        orders_release(vendor_id=vendor_id, orders=auto)
-    else:
-        Order.objects.filter(pk__in=[o.pk for o in orders if o not in to_approve]).update(
-            updated_at=timezone.now()
+        order_events_emit(
+            "order.awaiting_approval", vendor_id=vendor_id, order_ids=[o.pk for o in to_approve]
         )
+    due = _consolidated_due(orders=auto, now=timezone.now()) if auto else []
+    if due:
+        orders_release(vendor_id=vendor_id, orders=due)
+    rest = [o.pk for o in orders if o not in to_approve and o not in due]
+    if rest:
+        Order.objects.filter(pk__in=rest).update(updated_at=timezone.now())
+
+
+def _consolidated_due(*, orders: list[Order], now: dt.datetime) -> list[Order]:
+    """The auto orders that go now: their customer's window since the order was started
+    has passed, or they are worth the minimum, or a bin on them is at zero (urgent).
+    The rest wait for `orders_release_due` (every minute). One query."""
+    waiting = [
+        o
+        for o in orders
+        if o.customer.consolidation_minutes
+        and o.created_at > now - dt.timedelta(minutes=o.customer.consolidation_minutes)
+    ]
+    if not waiting:
+        return orders
+    facts = _consolidation_facts(OrderLine.objects.filter(order_id__in=[o.pk for o in waiting]))
+    held = {
+        o.pk
+        for o in waiting
+        if not _consolidation_met(o.customer.consolidation_min_value, *facts.get(o.pk, (0, 0)))
+    }
+    return [o for o in orders if o.pk not in held]
+
+
+def _consolidation_facts(lines) -> dict[int, tuple[Decimal, int]]:
+    """Per order: its value and how many of its min/max bins are at zero."""
+    return {
+        row["order_id"]: (row["value"] or Decimal(0), row["urgent"])
+        for row in lines.values("order_id").annotate(
+            value=Sum(F("quantity_ordered") * F("unit_price")),
+            urgent=Count(
+                "pk",
+                filter=Q(bin__on_hand=0, bin__kanban_quantity__isnull=True, bin__max_qty__gt=0),
+            ),
+        )
+    }
+
+
+def _consolidation_met(minimum: Decimal, value: Decimal, urgent: int) -> bool:
+    return bool(urgent) or (minimum > 0 and value >= minimum)
 
 
 # --- release ---------------------------------------------------------------------
@@ -297,6 +384,7 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
     )
     for hook in RELEASE_HOOKS:
         hook(vendor_id=vendor_id, order_ids=[o.pk for o in orders])
+    order_events_emit("order.released", vendor_id=vendor_id, order_ids=[o.pk for o in orders])
 
 
 def cutoff_passed(
@@ -316,7 +404,8 @@ def cutoff_passed(
 
 
 def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Release the drafts of scheduled customers whose cutoff has come. Idempotent."""
+    """Release the drafts of scheduled customers whose cutoff has come, and the held
+    orders of auto customers whose consolidation is over. Idempotent."""
     now = now or timezone.now()
     released: list[int] = []
     candidates = (
@@ -334,6 +423,8 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
             created_at=created_at, now=now, cutoff_times=cutoffs, tz_name=tz_name
         ):
             due[vendor_id].append(pk)
+    for vendor_id, pk in _auto_held_due(now=now):
+        due[vendor_id].append(pk)
     for vendor_id, pks in due.items():
         with transaction.atomic():
             orders = list(
@@ -345,6 +436,26 @@ def orders_release_due(*, now: dt.datetime | None = None) -> list[int]:
             orders_release(vendor_id=vendor_id, orders=orders)
             released += [o.pk for o in orders]
     return released
+
+
+def _auto_held_due(*, now: dt.datetime) -> list[tuple[int, int]]:
+    """(vendor id, order id) of the auto customers' held orders that may go now."""
+    held = Order.objects.filter(
+        status=OrderStatus.DRAFT, customer__release_policy=ReleasePolicy.AUTO
+    )
+    facts = _consolidation_facts(OrderLine.objects.filter(order__in=held))
+    return [
+        (vendor_id, pk)
+        for pk, vendor_id, created_at, minutes, minimum in held.values_list(
+            "pk",
+            "vendor_id",
+            "created_at",
+            "customer__consolidation_minutes",
+            "customer__consolidation_min_value",
+        )
+        if created_at <= now - dt.timedelta(minutes=minutes)
+        or _consolidation_met(minimum, *facts.get(pk, (Decimal(0), 0)))
+    ]
 
 
 # --- approval and cancellation ---------------------------------------------------
@@ -615,6 +726,7 @@ def order_acknowledge(
             if a.kind == AnswerKind.QUANTITY and a.quantity != by_pk[a.line_id].quantity_ordered
         ]
         OrderEvent.objects.bulk_create(events)
+        _changed_emit(order, [(line, line.quantity_ordered, 0) for line in lines])
         _order_close_cancelled(
             order=order,
             lines=lines,
@@ -633,6 +745,8 @@ def order_acknowledge(
     events: list[OrderEvent] = []
     changed_lines: dict[int, OrderLine] = {}
     changed_bins: dict[int, Bin] = {}
+    quantity_changes: list[tuple[OrderLine, int, int]] = []
+    first_ack = order.status == OrderStatus.RELEASED
     for answer in answers:
         line = by_pk[answer.line_id]
         if answer.kind == AnswerKind.QUANTITY:
@@ -647,6 +761,7 @@ def order_acknowledge(
                 )
             before_open, old = line.quantity_open, line.quantity_ordered
             line.quantity_ordered = answer.quantity
+            quantity_changes.append((line, old, answer.quantity))
             found = bins[line.bin_id]
             # Only the open part of a line is on order: received goods already left it.
             found.on_order = max(found.on_order + line.quantity_open - before_open, 0)
@@ -733,17 +848,41 @@ def order_acknowledge(
         Bin.objects.bulk_update([changed_bins[pk] for pk in sorted(changed_bins)], ["on_order"])
     order.save(update_fields=fields)
     OrderEvent.objects.bulk_create(events)
+    if first_ack:
+        order_events_emit("order.acknowledged", vendor_id=order.vendor_id, order_ids=[order.pk])
+    _changed_emit(order, quantity_changes)
     return order
+
+
+def _changed_emit(order: Order, changes: list[tuple[OrderLine, int, int]]) -> None:
+    """order.changed when the vendor's answer changed quantities (a refusal: all to 0)."""
+    if not changes:
+        return
+    listed = [
+        {"line": line.line_number, "sku": line.item.sku, "ordered": old, "acknowledged": new}
+        for line, old, new in changes
+    ]
+    order_events_emit(
+        "order.changed",
+        vendor_id=order.vendor_id,
+        order_ids=[order.pk],
+        extra={order.pk: {"changes": listed}},
+    )
 
 
 @transaction.atomic
 def orders_ship(
-    *, scope: Scope, shipped: Mapping[int, Mapping[int, int]], note: str
+    *,
+    scope: Scope,
+    shipped: Mapping[int, Mapping[int, int]],
+    note: str,
+    tracking: Sequence[str] = (),
 ) -> dict[int, Order]:
     """Goods left the vendor: {order id: {line id: quantity}} grow the lines' shipped
     quantities. An order with every line shipped (or already received) is shipped;
     one with something still to come is partially shipped. A received order stays
-    received: goods may be scanned in before the notice arrives.
+    received: goods may be scanned in before the notice arrives. Each order that
+    became (partially) shipped is an order.shipped event carrying `tracking`.
 
     Refused (409, `ref` = the order id) when an order cannot ship or a line is not
     the order's; a 404 for an order outside the scope. Nothing is written then.
@@ -755,6 +894,7 @@ def orders_ship(
     now = timezone.now()
     changed: list[OrderLine] = []
     events: list[OrderEvent] = []
+    now_shipped: list[int] = []
     for order_id in sorted(shipped):
         order = orders[order_id]
         if order.status not in SHIPPABLE:
@@ -785,11 +925,18 @@ def orders_ship(
                     _event(order, OrderEventKind.STATUS, old=order.status, new=status, note=note)
                 )
                 order.status = status
+                now_shipped.append(order_id)
         order.updated_at = now
     if changed:
         OrderLine.objects.bulk_update(changed, ["quantity_shipped", "updated_at"])
     Order.objects.bulk_update(list(orders.values()), ["status", "updated_at"])
     OrderEvent.objects.bulk_create(events)
+    order_events_emit(
+        "order.shipped",
+        vendor_id=scope.vendor_id,
+        order_ids=now_shipped,
+        extra={pk: {"tracking": [t for t in tracking if t]} for pk in now_shipped},
+    )
     return orders
 
 
@@ -868,6 +1015,7 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
                 for pk in full
             ]
         )
+        order_events_emit("order.received", vendor_id=vendor_id, order_ids=full)
     Order.objects.filter(pk__in=sorted(order_ids & open_left)).update(updated_at=now)
     return dict(taken)
 

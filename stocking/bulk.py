@@ -12,6 +12,7 @@ The rules are `stocking.levels`, the same for every entry point.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import Item
+from cmi import events
 from cmi.csvin import MAX_QUANTITY, CsvTable, ImportPlan, whole_number
 from cmi.errors import ApiError, Conflict
 from cmi.models import Customer
@@ -316,6 +318,7 @@ def bins_import_apply(
     _customer_check(scope, customer_id)
     plan = bins_import_plan(scope=scope, customer_id=customer_id, table=table, lock=True)
     creates, changes = plan.of("create"), plan.of("change")
+    import_id = uuid.uuid4().hex  # an import leaves no row of its own: its event names it
     try:
         with transaction.atomic():
             labels = _labels_new(scope, len(creates))
@@ -362,6 +365,18 @@ def bins_import_apply(
                 [(new_bin.pk, None, row.new) for row, new_bin in zip(creates, made, strict=True)],
             )
             hooks.bins_touched(vendor_id=scope.vendor_id, bin_ids=[b.pk for b in made])
+            events.emit(
+                "import.finished",
+                vendor_id=scope.vendor_id,
+                customer_id=customer_id,
+                subject_type="import",
+                subject_id=import_id,
+                data={
+                    "import_id": import_id,
+                    "rows": len(creates) + len(changes),
+                    "errors": len(plan.of("error")),
+                },
+            )
     except IntegrityError:
         # Someone else made one of these bins a moment ago: nothing of this file is saved.
         raise Conflict(

@@ -291,6 +291,9 @@ class LedgerEntry(models.Model):
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
+    # From a GS1 code's (10) and (17), when the scan carried them.
+    lot = models.CharField(max_length=20, null=True, blank=True)
+    expiry = models.DateField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -329,3 +332,213 @@ class BinLevelChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bin_id}: {self.old_min}/{self.old_max} -> {self.new_min}/{self.new_max}"
+
+
+# --- RFID ------------------------------------------------------------------------------
+
+
+class RfidMode(models.TextChoices):
+    DROP_BOX = "drop_box", "Kanban drop box"
+    CABINET = "cabinet", "Tagged-item cabinet"
+
+
+class RfidReader(models.Model):
+    """A fixed RFID reader: a scanner device (its token, last seen, revoke) with a mode.
+
+    A drop box reads kanban cards; a cabinet reads tagged items and its cycles count them.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rfid_readers")
+    device = models.OneToOneField(
+        ScannerDevice, on_delete=models.CASCADE, related_name="rfid_reader"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rfid_readers")
+    # A cabinet's own location: its tags count for the item's bin there (else at the site).
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="rfid_readers"
+    )
+    mode = models.CharField(max_length=8, choices=RfidMode.choices)
+    antenna_count = models.PositiveSmallIntegerField(default=1)
+    # The end of the latest cycle applied: an older one is late and applies nothing.
+    last_cycle_ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id", "id"]
+        indexes = [models.Index(fields=["vendor", "customer", "site"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(antenna_count__gte=1), name="rfid_reader_antennas_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.device_id}"
+
+
+class RfidCard(models.Model):
+    """A kanban card's tag: its EPC orders one card of its bin when a drop box reads it.
+
+    Armed until read; disarmed until the bin's refill is received (or a person re-arms it).
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rfid_cards")
+    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="rfid_cards")
+    epc = models.CharField(max_length=124)  # upper-case hex
+    armed = models.BooleanField(default=True)
+    # When it was re-armed (a receipt or a person); None: armed since it was made.
+    armed_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id", "bin_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "epc"], name="rfid_card_epc_unique")
+        ]
+        indexes = [
+            models.Index(fields=["vendor", "customer", "bin"]),
+            models.Index(fields=["bin"], condition=Q(armed=False), name="rfid_card_disarmed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.epc
+
+
+class RfidTag(models.Model):
+    """A tagged item (SGTIN or assigned by a rep): where it was last seen, and whether it
+    is there now. The present tags of a bin at a cabinet are its count."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rfid_tags")
+    epc = models.CharField(max_length=124)
+    gtin = models.CharField(max_length=14, blank=True)
+    serial = models.CharField(max_length=64, blank=True)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.CASCADE, related_name="rfid_tags")
+    reader = models.ForeignKey(
+        RfidReader, on_delete=models.SET_NULL, null=True, blank=True, related_name="tags"
+    )
+    present = models.BooleanField(default=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["bin_id", "epc"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "epc"], name="rfid_tag_epc_unique")
+        ]
+        indexes = [
+            models.Index(fields=["reader"], condition=Q(present=True), name="rfid_tag_present"),
+            models.Index(fields=["vendor", "customer", "bin"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.epc
+
+
+class RfidUnknownTag(models.Model):
+    """An EPC a reader saw that names no card, tag or item of this customer: a rep
+    assigns it to an item (which makes it an RfidTag and counts it)."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    reader = models.ForeignKey(RfidReader, on_delete=models.CASCADE, related_name="+")
+    epc = models.CharField(max_length=124)
+    gtin = models.CharField(max_length=14, blank=True)  # decoded but matching no item
+    serial = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=16)
+    reads = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    assigned_item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "customer", "epc"], name="rfid_unknown_unique_per_customer"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["vendor", "customer", "-last_seen_at"],
+                condition=Q(assigned_at__isnull=True),
+                name="rfid_unknown_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.epc
+
+
+class RfidCycleStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    INCOMPLETE = "incomplete", "Incomplete: nothing applied"
+    LATE = "late", "Late: nothing applied"
+
+
+class RfidCycle(models.Model):
+    """One read cycle as a reader reported it, with the answer it got (a replay of the
+    same cycle id gets the same answer and changes nothing)."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reader = models.ForeignKey(RfidReader, on_delete=models.CASCADE, related_name="cycles")
+    cycle_id = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    antennas = models.JSONField(default=list)
+    fault = models.BooleanField(default=False)
+    epc_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=RfidCycleStatus.choices)
+    reason = models.CharField(max_length=32, blank=True)
+    answer = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ended_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "cycle_id"], name="rfid_cycle_id_unique")
+        ]
+        indexes = [models.Index(fields=["reader", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id}/{self.cycle_id} {self.status}"
+
+
+class RfidTagMovement(models.Model):
+    """Which tags a cabinet's ledger entry counted, issued or received: its serials."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    ledger_entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="rfid_tags"
+    )
+    tag = models.ForeignKey(RfidTag, on_delete=models.PROTECT, related_name="movements")
+    epc = models.CharField(max_length=124)
+    serial = models.CharField(max_length=64, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["ledger_entry"]), models.Index(fields=["tag"])]
+
+    def __str__(self) -> str:
+        return f"{self.ledger_entry_id}: {self.epc}"

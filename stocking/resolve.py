@@ -3,6 +3,14 @@
 A code is a bin label, an item barcode, the SKU, or the customer's own part number
 or barcode. Labels name a bin on their own; the rest name an item, and the location
 picks the bin.
+
+A GS1 code (a GS1-128 or DataMatrix element string, its human-readable form, a UPC or
+EAN with or without check digit: catalog/gs1.py) names an item by its GTIN, matched
+against the items' barcodes in any of their 8/12/13/14-digit forms. Without a location
+it finds the item's one bin at the scanner's site (or the customer's, for a scanner not
+bound to a site); its lot and expiry go on the ledger entry. A GTIN that matches no
+barcode falls back to the exact codes (a numeric customer part number), and is then
+rejected with `gtin_unknown`, naming the GTIN that was read.
 """
 
 from __future__ import annotations
@@ -10,6 +18,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
+from catalog.gs1 import Gs1Read, gs1_read, gtin14, gtin_forms, symbology_strip
+from catalog.gtin import gtin_valid
 from catalog.models import CrossReference, Item, ItemBarcode
 from cmi.scoping import Scope
 from stocking.models import Bin, Location
@@ -23,6 +35,17 @@ class Resolver:
     locations: dict[str, Location] = field(default_factory=dict)
     bins_by_place: dict[tuple[int, int], Bin] = field(default_factory=dict)
     site_id: int | None = None
+    reads: dict[str, Gs1Read] = field(default_factory=dict)
+    items_by_gtin: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    bins_by_item: dict[int, list[Bin]] = field(default_factory=lambda: defaultdict(list))
+
+    def gs1_for(self, scan: ScanInput) -> Gs1Read | None:
+        """The GS1 reading of the scan's code, when it named a bin by GTIN."""
+        read = self.reads.get(scan.code)
+        return read if read is not None and self._gtin_items(read) else None
+
+    def _gtin_items(self, read: Gs1Read) -> set[int]:
+        return {i for g in read.gtins for i in self.items_by_gtin.get(g, ())}
 
     def bin_for(self, scan: ScanInput) -> Bin:
         location = None
@@ -35,8 +58,20 @@ class Resolver:
                     "location_not_allowed",
                     f"Location {scan.location!r} is not at this scanner's site.",
                 )
-        found = self.bins_by_label.get(scan.code)
-        if found is not None:
+        found = self.bins_by_label.get(scan.code) or self.bins_by_label.get(
+            symbology_strip(scan.code)
+        )
+        read = self.reads.get(scan.code)
+        if found is None and read is not None and not self.items_by_code.get(scan.code):
+            if read.error:
+                raise ScanRejected(read.error, read.detail)
+            if not self._gtin_items(read):
+                raise ScanRejected(
+                    "gtin_unknown", f"No item has the GTIN {read.shown} that was read."
+                )
+        if found is None and read is not None and self._gtin_items(read):
+            found = self._by_gtin(read, self._gtin_items(read), location)
+        elif found is not None:
             if location is not None and found.location_id != location.pk:
                 raise ScanRejected(
                     "location_mismatch",
@@ -68,6 +103,33 @@ class Resolver:
             raise ScanRejected("bin_inactive", f"Bin {found.label} is no longer active.")
         return found
 
+    def _by_gtin(self, read: Gs1Read, items: set[int], location: Location | None) -> Bin:
+        if len(items) > 1:
+            raise ScanRejected(
+                "ambiguous_code",
+                f"GTIN {read.shown} names {len(items)} items; scan the bin label instead.",
+            )
+        item_id = next(iter(items))
+        if location is not None:
+            found = self.bins_by_place.get((location.pk, item_id))
+            if found is None:
+                raise ScanRejected(
+                    "not_stocked", f"GTIN {read.shown} is not stocked at {location.code!r}."
+                )
+            return found
+        here = self.bins_by_item.get(item_id, [])
+        active = [b for b in here if b.active]
+        if len(active) > 1:
+            raise ScanRejected(
+                "ambiguous_bin",
+                f"GTIN {read.shown} is stocked in {len(active)} bins here "
+                f"({', '.join(sorted(b.label for b in active))}); "
+                "give the location or scan the bin label.",
+            )
+        if not here:
+            raise ScanRejected("not_stocked", f"GTIN {read.shown} is not stocked here.")
+        return (active or here)[0]
+
 
 def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     """Six queries whatever the batch size."""
@@ -78,9 +140,19 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     res = Resolver(site_id=scope.site_id)
     if not codes:
         return res
-    for found in Bin.objects.for_scope(scope).filter(label__in=codes).select_related("item"):
+    labels = codes | {symbology_strip(c) for c in codes}
+    for found in Bin.objects.for_scope(scope).filter(label__in=labels).select_related("item"):
         res.bins_by_label[found.label] = found
-    item_codes = codes - res.bins_by_label.keys()
+    item_codes = {
+        c
+        for c in codes
+        if c not in res.bins_by_label and symbology_strip(c) not in res.bins_by_label
+    }
+    for code in item_codes:
+        read = gs1_read(code)
+        if read is not None:
+            res.reads[code] = read
+    gtin_codes = {f for r in res.reads.values() for g in r.gtins for f in gtin_forms(g)}
     if item_codes:
         for sku, item_id in (
             Item.objects.for_scope(scope).filter(sku__in=item_codes).values_list("sku", "id")
@@ -88,10 +160,13 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
             res.items_by_code[sku].add(item_id)
         for code, item_id in (
             ItemBarcode.objects.for_scope(scope)
-            .filter(code__in=item_codes)
+            .filter(code__in=item_codes | gtin_codes)
             .values_list("code", "item_id")
         ):
-            res.items_by_code[code].add(item_id)
+            if code in item_codes:
+                res.items_by_code[code].add(item_id)
+            if code in gtin_codes and gtin_valid(code):
+                res.items_by_gtin[gtin14(code)].add(item_id)
         for code, item_id in (
             CrossReference.objects.for_scope(scope)
             .filter(code__in=item_codes)
@@ -102,12 +177,23 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
         for location in Location.objects.for_scope(scope).filter(code__in=location_codes):
             res.locations[location.code] = location
     item_ids = {i for ids in res.items_by_code.values() if len(ids) == 1 for i in ids}
-    if item_ids and res.locations:
+    gtin_item_ids = {i for ids in res.items_by_gtin.values() for i in ids}
+    wanted = Q(pk__in=[])
+    if (item_ids or gtin_item_ids) and res.locations:
         location_ids = [loc.pk for loc in res.locations.values()]
-        for found in (
-            Bin.objects.for_scope(scope)
-            .filter(location_id__in=location_ids, item_id__in=item_ids)
-            .select_related("item")
-        ):
-            res.bins_by_place[(found.location_id, found.item_id)] = found
+        wanted |= Q(location_id__in=location_ids, item_id__in=item_ids | gtin_item_ids)
+    if gtin_item_ids:
+        # A GTIN without a location: every bin of its item here, to find the one.
+        here = Q(item_id__in=gtin_item_ids)
+        if scope.site_id is not None:
+            here &= Q(site_id=scope.site_id)
+        wanted |= here
+    if item_ids or gtin_item_ids:
+        for found in Bin.objects.for_scope(scope).filter(wanted).select_related("item"):
+            if found.location_id in {loc.pk for loc in res.locations.values()}:
+                res.bins_by_place[(found.location_id, found.item_id)] = found
+            if found.item_id in gtin_item_ids and (
+                scope.site_id is None or found.site_id == scope.site_id
+            ):
+                res.bins_by_item[found.item_id].append(found)
     return res

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from cmi.text import TEXT_INVALID, TextRejected, surrogate_path, text_check
+from catalog.gs1 import GS
+from cmi.text import TEXT_INVALID, TEXT_TOO_LONG, TextRejected, surrogate_path, text_check
 from stocking.models import MovementKind
 
 QUANTITY_KINDS = frozenset({MovementKind.RECEIVE, MovementKind.ISSUE, MovementKind.COUNT})
@@ -38,6 +39,9 @@ class ScanInput:
     quantity: int | None
     gross_grams: Decimal | None
     occurred_at: dt.datetime
+    # Set when the code was a GS1 code that carried them (catalog/gs1.py).
+    lot: str | None = None
+    expiry: dt.date | None = None
 
 
 def raw_event_id(raw: Any) -> str | None:
@@ -63,7 +67,7 @@ def _checked(value: Any, key: str, max_length: int) -> Any:
         raise ScanRejected(err.code, err.detail) from err
 
 
-def _text(raw: dict, key: str, *, max_length: int, required: bool) -> str:
+def _text(raw: dict, key: str, *, max_length: int, required: bool, allow: str = "") -> str:
     value = raw.get(key)
     if value is None or value == "":
         if required:
@@ -71,8 +75,12 @@ def _text(raw: dict, key: str, *, max_length: int, required: bool) -> str:
         return ""
     if not isinstance(value, str):
         raise ScanRejected(f"invalid_{key}", f"'{key}' must be a string.")
-    _checked(value, key, len(value))  # the content rule on what was sent, blanks included
-    value = _checked(value.strip(), key, max_length)
+    # the content rule on what was sent, blanks included (less the one allowed control)
+    _checked(value.replace(allow, "") if allow else value, key, len(value))
+    value = value.strip()
+    _checked(value.replace(allow, "") if allow else value, key, max_length)
+    if len(value) > max_length:  # the allowed control counts towards the length
+        raise ScanRejected(TEXT_TOO_LONG, f"'{key}' is longer than {max_length} characters.")
     if not value and required:
         raise ScanRejected(f"missing_{key}", f"'{key}' is required.")
     return value
@@ -166,7 +174,8 @@ def scan_parse(raw: Any, *, index: int, now: dt.datetime) -> ScanInput:
         index=index,
         event_id=event_id,
         kind=kind,
-        code=_text(raw, "code", max_length=64, required=True),
+        # GS1 element strings end variable-length fields with GS (FNC1): kept as sent.
+        code=_text(raw, "code", max_length=64, required=True, allow=GS),
         location=_text(raw, "location", max_length=32, required=False),
         quantity=_quantity(raw, kind),
         gross_grams=_gross_grams(raw, kind),

@@ -125,16 +125,6 @@ def bin_export_rows(*, scope: Scope, customer_id: int, columns: tuple[str, ...])
     )
 
 
-def scan_event_bins(*, scope: Scope, event_ids: list[str]) -> dict[str, Bin]:
-    """The bin (with item and location) of each stored scan event, by event id: one query."""
-    return {
-        str(e.event_id): e.bin
-        for e in ScanEvent.objects.for_scope(scope)
-        .filter(event_id__in=event_ids)
-        .select_related("bin__item", "bin__location")
-    }
-
-
 def site_list(*, scope: Scope) -> QuerySet[Site]:
     qs = Site.objects.for_scope(scope).order_by("customer_id", "code")
     if scope.site_id is not None:
@@ -234,4 +224,19 @@ def scan_recent(*, scope: Scope, customer_id: int) -> QuerySet[ScanEvent]:
         .filter(customer_id=customer_id)
         .select_related("bin__item", "bin__location", "device", "user")
         .order_by("-occurred_at", "-id")
+    )
+
+
+SCAN_BIN_COLUMNS = ("label", "item__sku", "item__description", "location__code", "kanban_quantity")
+SCAN_BINS_MAX = 5000  # what a phone keeps for offline use; a stock room rarely has more
+
+
+def scan_bin_list(*, scope: Scope, customer_id: int) -> QuerySet:
+    """The active bins a person may scan at a customer, as tuples of SCAN_BIN_COLUMNS,
+    kanban bins first (they are shown as cards), then by location and label: one query."""
+    return (
+        Bin.objects.for_scope(scope)
+        .filter(customer_id=customer_id, active=True)
+        .order_by(F("kanban_quantity").asc(nulls_last=True), "location__code", "label")
+        .values_list(*SCAN_BIN_COLUMNS)[:SCAN_BINS_MAX]
     )

@@ -13,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cmi import events as domain_events
 from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
-from stocking.models import Bin, LedgerEntry, MovementKind, ScanEvent, ScannerDevice
+from stocking.models import Bin, LedgerEntry, MovementKind, RfidCard, ScanEvent, ScannerDevice
 from stocking.resolve import resolver_build
 from stocking.scans import ScanInput, ScanRejected, raw_event_id, scan_parse
 
@@ -100,6 +101,9 @@ def scan_batch_ingest(
         try:
             found = resolver.bin_for(scan)
             _check_kind(scan, found)
+            read = resolver.gs1_for(scan)
+            if read is not None:
+                scan.lot, scan.expiry = read.lot or None, read.expiry
         except ScanRejected as err:
             _reject(results, scan.index, err)
             continue
@@ -153,7 +157,7 @@ def _store(
         b.pk: b
         for b in Bin.objects.select_for_update(of=("self",))
         .filter(pk__in=bin_ids)
-        .select_related("item")
+        .select_related("item", "site")
         .order_by("pk")
     }
     # An event id is one event per customer: another customer's scanner may reuse it.
@@ -196,6 +200,7 @@ def _store(
         ],
     )
     event_pk = {e.event_id: e.pk for e in events}
+    had_stock = {b.pk for _, b in fresh if b.on_hand > 0}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
     rows_insert(LedgerEntry, ledger)
     if receipts:
@@ -203,6 +208,10 @@ def _store(
             vendor_id=scope.vendor_id, receipts=receipts
         ).items():
             bins[bin_id].on_order = max(bins[bin_id].on_order - quantity, 0)
+        # The refill is here: the bin's RFID kanban cards that ordered it may order again.
+        RfidCard.objects.filter(bin_id__in=sorted(receipts), armed=False).update(
+            armed=True, armed_at=now
+        )
     touched = {b.pk for _, b in fresh}
     for pk in touched:
         bins[pk].last_scan_at = max(bins[pk].last_scan_at or now, now)
@@ -212,6 +221,7 @@ def _store(
         [bins[pk] for pk in sorted(touched)],
         ["on_hand", "on_order", "last_count_at", "last_scan_at", "updated_at"],
     )
+    _at_zero_emit(scope, [bins[pk] for pk in sorted(had_stock) if bins[pk].on_hand == 0])
     # Only bins the rule may order for are handed over: a min/max bin at its reorder
     # point, or a kanban bin that got a card. The rest cost no evaluation at all.
     carded = {b.pk for s, b in fresh if s.kind == MovementKind.KANBAN}
@@ -224,6 +234,50 @@ def _store(
         ],
     )
     return touched
+
+
+def _at_zero_emit(scope: Scope, emptied: list[Bin]) -> None:
+    """bin.at_zero once per bin per batch that took it from stock to zero: one insert."""
+    domain_events.emit_many(
+        "bin.at_zero",
+        vendor_id=scope.vendor_id,
+        occurrences=[
+            domain_events.Occurrence(
+                customer_id=b.customer_id,
+                site_id=b.site_id,
+                subject_type="bin",
+                subject_id=b.pk,
+                data=bin_event_data(b),
+            )
+            for b in emptied
+        ],
+    )
+
+
+def bin_event_data(b: Bin) -> dict:
+    """The `data` of a bin's domain events (cmi/events.py _BIN); item and site loaded."""
+    return {
+        "bin_id": b.pk,
+        "label": b.label,
+        "sku": b.item.sku,
+        "site": b.site.code,
+        "on_hand": b.on_hand,
+        "min_qty": b.min_qty,
+        "max_qty": b.max_qty,
+        "on_order": b.on_order,
+    }
+
+
+def scan_events_store(
+    *,
+    scope: Scope,
+    placed: list[tuple[ScanInput, Bin]],
+    results: list[ScanResult],
+    now: dt.datetime,
+) -> set[int]:
+    """The ingest's writer for events already placed on their bins (RFID reads are such
+    events): stored once per customer and event id, applied per bin in time order."""
+    return _store(scope=scope, placed=placed, results=results, now=now)
 
 
 def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt.datetime, int]]]:
@@ -298,6 +352,8 @@ def _apply(
                 user_id=scope.user_id,
                 occurred_at=scan.occurred_at,
                 received_at=now,
+                lot=scan.lot,
+                expiry=scan.expiry,
             )
         )
         found.on_hand = new

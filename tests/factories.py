@@ -68,8 +68,18 @@ class VendorWorld:
 
 
 def vendor_world(
-    code: str, *, customers: int = 2, items: int = 3, policy: str = "auto"
+    code: str,
+    *,
+    customers: int = 2,
+    items: int = 3,
+    policy: str = "auto",
+    consolidation_minutes: int = 0,
 ) -> VendorWorld:
+    """Two customers with a site, shelf, three bins, a scanner and people each.
+
+    Auto release sends at once unless a test asks for a consolidation window (the
+    product's default is 15 minutes; most tests are about what happens after release).
+    """
     vendor = Vendor.objects.create(code=code, name=f"Vendor {code}", po_prefix=code[:2].upper())
     scope = vendor_scope(vendor)
     made_items = [
@@ -101,6 +111,7 @@ def vendor_world(
             release_policy=policy,
             account_number=f"ACCT{c:04d}",
             timezone="America/Chicago",
+            consolidation_minutes=consolidation_minutes,
         )
         site = site_create(
             scope=scope,

@@ -80,6 +80,8 @@ def test_customers_list_and_retrieve(a, admin):
         "release_policy": "auto",
         "cutoff_times": [],
         "timezone": "America/Chicago",
+        "consolidation_minutes": 0,
+        "consolidation_min_value": "0.00",
     }
 
 

@@ -21,6 +21,8 @@ def published(queue: str) -> list[tuple[int, list[int]]]:
     found = []
     with app.connection_for_write() as conn:
         while (message := conn.default_channel.basic_get(queue, no_ack=True)) is not None:
+            if message.headers["task"] == "cmi.tasks.events_dispatch":
+                continue  # the import's domain event (import.finished), not an evaluation
             assert message.headers["task"] == "replenishment.tasks.evaluate_bins"
             args, _, _ = message.decode()
             found.append((args[0], args[1]))

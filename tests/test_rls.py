@@ -35,7 +35,17 @@ pytestmark = [
     ),
 ]
 
-PROJECT_APPS = ("cmi", "catalog", "stocking", "replenishment", "edi", "insight", "portals")
+PROJECT_APPS = (
+    "cmi",
+    "catalog",
+    "stocking",
+    "replenishment",
+    "edi",
+    "insight",
+    "notify",
+    "webhooks",
+    "portals",
+)
 # Tables of the project without a vendor: the vendors themselves, the rep's assigned
 # customers (a link between two rows that both carry the vendor), and the periodic
 # jobs' watermarks (one row per job, across vendors).
@@ -88,15 +98,130 @@ def the_works(vw) -> None:
     insight.policy_set(scope=vw.scope, customer_id=cw.customer.pk, bin_id=b.pk, floor_min=1)
     insight.recommendations_compute(vendor_id=vw.vendor.pk, customer_id=cw.customer.pk)
     insight.backtest_create(scope=vw.scope, customer_id=cw.customer.pk, params={"days": 28})
+    # the scorecard: a target, and last month's snapshot
+    import datetime as _dt
+    from decimal import Decimal as _Decimal
+
+    from insight.scorecard import services as scorecard
+
+    scorecard.scorecard_target_set(
+        scope=vw.scope, customer_id=cw.customer.pk, metric="fill_rate", target=_Decimal("95")
+    )
+    scorecard.scorecard_months_snapshot(
+        vendor_id=vw.vendor.pk, months=[_dt.date(2000, 1, 1)], customer_ids=[cw.customer.pk]
+    )
+    # RFID: a drop box, a kanban card it ordered, a cabinet whose cycles count, issue
+    # and list an unknown tag, and a rep's assigning of it (every rfid table)
+    rfid_the_works(vw, cw)
     # a domain event (cmi/events.py)
     from cmi import events
 
-    events.emit(
+    event = events.emit(
         "recommendations.ready",
         vendor_id=vw.vendor.pk,
         customer_id=cw.customer.pk,
         data={"count": 1},
     )
+    # alerts (notify/): the event heard (notifications, outbox), a choice, a digest, a watch
+    from cmi.scoping import Scope
+    from cmi.tasks import events_dispatch
+    from notify import services as notify_services
+    from notify.models import EmailDelivery, Watch
+    from notify.tasks import digests_collect
+
+    events_dispatch(vw.vendor.pk, event.pk)
+    notify_services.subscriptions_set(
+        scope=Scope(vendor_id=vw.vendor.pk, role="vendor_admin", user_id=vw.admin.pk),
+        choices=[notify_services.Choice("bin.at_zero", "email", True, digest=True)],
+    )
+    EmailDelivery.objects.filter(vendor_id=vw.vendor.pk).update(status="digest")
+    digests_collect(vendor_id=vw.vendor.pk, day=b.created_at.date())
+    Watch.objects.create(
+        vendor=vw.vendor, kind="scanner.silent", subject_id=b.pk, since=b.created_at
+    )
+    # a webhook endpoint that hears it, its delivery and one attempt (a public address:
+    # the SSRF guard is on; nothing is sent, the attempt is recorded as if answered)
+    from django.utils import timezone
+
+    from webhooks import outbound
+    from webhooks import services as webhooks
+
+    webhooks.endpoint_create(scope=vw.scope, url="https://93.184.215.14/cmi-hook")
+    event = events.emit(
+        "import.finished",
+        vendor_id=vw.vendor.pk,
+        customer_id=cw.customer.pk,
+        data={"import_id": 1, "rows": 3, "errors": 0},
+    )
+    assert webhooks.deliveries_for_event(event) == 1
+    delivery = webhooks.delivery_claim(vendor_id=vw.vendor.pk, delivery_id=event_delivery_id(event))
+    webhooks.delivery_record(
+        delivery_id=delivery.pk, at=timezone.now(), outcome=outbound.Outcome(204, 12, "")
+    )
+
+
+def event_delivery_id(event) -> int:
+    from webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.get(event=event).pk
+
+
+def rfid_the_works(vw, cw) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+    from epcpy.epc_schemes.sgtin import SGTIN, SGTINFilterValue
+
+    from stocking import rfid
+    from stocking.models import Bin
+
+    kanban = cw.bins[1]
+    Bin.objects.filter(pk=kanban.pk).update(kanban_quantity=10, min_qty=0, max_qty=0)
+    box, box_token = rfid.rfid_reader_create(
+        scope=vw.scope, customer_id=cw.customer.pk, name="box", site_id=cw.site.pk, mode="drop_box"
+    )
+    card = rfid.rfid_card_create(
+        scope=vw.scope,
+        customer_id=cw.customer.pk,
+        bin_label=kanban.label,
+        epc=f"E2{vw.vendor.pk:022X}",
+    )
+    _, cab_token = rfid.rfid_reader_create(
+        scope=vw.scope, customer_id=cw.customer.pk, name="cab", site_id=cw.site.pk, mode="cabinet"
+    )
+    gtin = vw.items[0].barcodes.first().code.zfill(14)
+    tags = [
+        SGTIN.from_gtin_plus_serial(gtin, str(n), 7).hex(
+            binary_coding_scheme=SGTIN.BinaryCodingScheme.SGTIN_96,
+            filter_value=SGTINFilterValue.POS_ITEM,
+        )
+        for n in (1, 2)
+    ]
+    stray = f"E3{vw.vendor.pk:022X}"
+    now = timezone.now()
+    for token, cycle, epcs in (
+        (box_token, "b1", [card.epc]),
+        (cab_token, "c1", tags),
+        (cab_token, "c2", [tags[0], stray]),
+    ):
+        now += dt.timedelta(seconds=1)
+        body = {
+            "cycle_id": cycle,
+            "started_at": (now - dt.timedelta(minutes=5)).isoformat(),
+            "ended_at": (now - dt.timedelta(minutes=4)).isoformat(),
+            "antennas": [1],
+            "epcs": [{"epc": e} for e in epcs],
+        }
+        resp = bearer(token).post("/api/v1/rfid/reads", body, format="json")
+        assert resp.status_code == 200 and resp.json()["applied"] >= 1, resp.content
+    unknown = rfid.unknown_tag_list(scope=vw.scope, customer_id=cw.customer.pk)
+    rfid.rfid_unknown_assign(
+        scope=vw.scope,
+        customer_id=cw.customer.pk,
+        tag_ids=[u.pk for u in unknown],
+        item_id=vw.items[0].pk,
+    )
+    assert box.pk
 
 
 @pytest.fixture

@@ -33,6 +33,17 @@ class CustomerOut(serializers.Serializer):
     release_policy = serializers.CharField()
     cutoff_times = serializers.ListField(child=serializers.CharField())
     timezone = serializers.CharField()
+    consolidation_minutes = serializers.IntegerField(
+        help_text="Auto release: an order waits this many minutes after it was started "
+        "before it goes (0: at once), unless it reaches the minimum value or a bin on it "
+        "is at zero."
+    )
+    consolidation_min_value = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Auto release: an order worth this much goes before the window ends "
+        "(0: no minimum).",
+    )
 
 
 class CustomerIn(serializers.Serializer):
@@ -45,6 +56,10 @@ class CustomerIn(serializers.Serializer):
         child=serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$"), max_length=24, required=False
     )
     timezone = serializers.CharField(max_length=64, required=False)
+    consolidation_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
+    consolidation_min_value = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False
+    )
 
     def validate_timezone(self, value: str) -> str:
         from django.core.exceptions import ValidationError
@@ -66,8 +81,9 @@ class SettingChangeOut(serializers.Serializer):
     object_label = serializers.CharField(help_text="A bin's label, a customer's code.")
     field = serializers.CharField(
         help_text="The setting: min, max, pack_multiple, lead_time_days, kanban_quantity, "
-        "tare_grams, active (bins); release_policy, cutoff_times, timezone, name, "
-        "account_number, reps (customers)."
+        "tare_grams, active (bins); release_policy, cutoff_times, timezone, "
+        "consolidation_minutes, consolidation_min_value, name, account_number, reps "
+        "(customers)."
     )
     before = serializers.JSONField(allow_null=True, help_text="null when the object was made.")
     after = serializers.JSONField(allow_null=True)

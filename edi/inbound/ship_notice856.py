@@ -345,7 +345,12 @@ def apply(ctx: SetContext) -> None:
     for line, qty, _ in shipped:
         quantities[line.order_id][line.pk] += qty
     try:
-        orders = orders_ship(scope=ctx.scope, shipped=quantities, note=f"856 {shipment_id}")
+        orders = orders_ship(
+            scope=ctx.scope,
+            shipped=quantities,
+            note=f"856 {shipment_id}",
+            tracking=[top.value("REF", "CN", 2)[:50]],
+        )
     except Refused as exc:
         level_id = next(k for k, o in order_of_level.items() if o.pk == exc.ref)
         prf_position = by_id[level_id].first("PRF")[0]  # type: ignore[index]

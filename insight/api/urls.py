@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from insight.api import views
+from insight.api import scorecard, views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"
@@ -9,6 +9,9 @@ router.register("recommendations", views.RecommendationViewSet, basename="recomm
 router.register("demand-policies", views.PolicyViewSet, basename="demand-policy")
 router.register("backtests", views.BacktestViewSet, basename="backtest")
 urlpatterns = [
+    path("scorecard", scorecard.ScorecardView.as_view(), name="scorecard"),
+    path("scorecard/vendor", scorecard.VendorScorecardView.as_view(), name="scorecard-vendor"),
+    path("scorecard/targets", scorecard.ScorecardTargetView.as_view(), name="scorecard-targets"),
     path(
         "bins/<int:bin_id>/recommendation",
         views.BinRecommendationView.as_view(),

@@ -14,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
-from django.urls import path
+from django.templatetags.static import static
+from django.urls import path, reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -28,7 +31,8 @@ from cmi.models import Customer
 from cmi.scoping import Scope
 from portals.forms_scan import scan_envelope_parse
 from portals.views.access import customer_view
-from stocking.selectors import scan_event_bins
+from stocking.models import ScanEvent
+from stocking.selectors import SCAN_BIN_COLUMNS, scan_bin_list
 from stocking.services import REJECTED, scan_batch_ingest
 
 KINDS = (("receive", "Receive"), ("issue", "Issue"), ("count", "Count"))
@@ -95,6 +99,65 @@ def scan_page(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRes
     )
 
 
+# --- the installable app: manifest, service worker, the bins kept for offline use ---------
+
+WORKER = Path(__file__).resolve().parents[1] / "static" / "portals" / "scan-sw.js"
+THEME = "#0b5cad"  # --accent of portal.css
+
+
+@customer_view()
+@require_GET
+def scan_manifest(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
+    """The web app manifest: the scan page of this customer, installable on a phone's
+    home screen and opened like an app. The page links it with credentials, so it is
+    behind the same sign-in (and the same 404 for another customer) as the page."""
+    start = reverse("portals:scan", args=[customer.pk])
+    icons = [
+        {"src": static(f"portals/icons/scan-{size}.png"), "sizes": f"{size}x{size}",
+         "type": "image/png", "purpose": purpose}
+        for size in (192, 512)
+        for purpose in ("any", "maskable")
+    ]  # fmt: skip
+    manifest = {
+        "id": start,
+        "name": f"Scan · {customer.name}",
+        "short_name": "Scan",
+        "description": "Record receipts, issues, counts and kanban cards at the shelf.",
+        "start_url": start,
+        "scope": start,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": THEME,
+        "icons": icons,
+    }
+    return JsonResponse(manifest, content_type="application/manifest+json")
+
+
+@require_GET
+def scan_worker(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The service worker, served from the scan page's own path so its scope covers the
+    page (a script under /static/ could only control /static/). It is the same static
+    file for everyone and holds no data, so it needs no sign-in; `no-cache` makes the
+    browser check for a new version on every visit."""
+    response = HttpResponse(WORKER.read_bytes(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@customer_view()
+@require_GET
+@never_cache
+def scan_bins(request: HttpRequest, scope: Scope, customer: Customer) -> JsonResponse:
+    """The bins this person may scan here, kanban bins first: the page draws the kanban
+    cards from it and names the bin of a scan made offline. The service worker keeps the
+    last answer for when there is no connection."""
+    keys = ("label", "sku", "description", "location", "kanban_quantity")
+    assert len(keys) == len(SCAN_BIN_COLUMNS)
+    rows = scan_bin_list(scope=scope, customer_id=customer.pk)
+    return JsonResponse({"bins": [dict(zip(keys, row, strict=True)) for row in rows]})
+
+
 @json_customer_endpoint
 def scan_events(request: HttpRequest, scope: Scope, customer: Customer) -> JsonResponse:
     """The API's answer per event (accepted, duplicate, rejected with a code), plus the
@@ -114,9 +177,16 @@ def scan_events(request: HttpRequest, scope: Scope, customer: Customer) -> JsonR
 def _add_bins(scope: Scope, results: list[dict]) -> None:
     """One query for the whole batch: the bin (and its on-hand now) of each stored event."""
     ids = [r["event_id"] for r in results if r["status"] != REJECTED]
-    stored = scan_event_bins(scope=scope, event_ids=ids)
+    stored = {
+        str(e.event_id): e
+        for e in ScanEvent.objects.for_scope(scope)
+        .filter(event_id__in=ids)
+        .select_related("bin__item", "bin__location", "ledger_entry")
+    }
     for r in results:
-        found = stored.get(r["event_id"]) if r["status"] != REJECTED else None
+        event = stored.get(r["event_id"]) if r["status"] != REJECTED else None
+        found = event.bin if event is not None else None
+        entry = getattr(event, "ledger_entry", None) if event is not None else None
         r["bin"] = (
             {
                 "label": found.label,
@@ -128,9 +198,20 @@ def _add_bins(scope: Scope, results: list[dict]) -> None:
             if found is not None
             else None
         )
+        if entry is not None and (entry.lot or entry.expiry):
+            # from a GS1 code that carried them
+            r["lot"] = entry.lot
+            r["expiry"] = entry.expiry.isoformat() if entry.expiry else None
 
 
 urlpatterns: list = [
     path("customers/<int:customer_id>/scan/", scan_page, name="scan"),
     path("customers/<int:customer_id>/scan/events/", scan_events, name="scan_events"),
+    path("customers/<int:customer_id>/scan/bins/", scan_bins, name="scan_bins"),
+    path(
+        "customers/<int:customer_id>/scan/manifest.webmanifest",
+        scan_manifest,
+        name="scan_manifest",
+    ),
+    path("customers/<int:customer_id>/scan/sw.js", scan_worker, name="scan_worker"),
 ]

@@ -130,6 +130,8 @@ class LedgerOut(serializers.ModelSerializer):
             "received_at",
             "device",
             "user",
+            "lot",
+            "expiry",
         ]
 
 
@@ -196,7 +198,15 @@ class ScanEventIn(serializers.Serializer):
 
     event_id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=["receive", "issue", "count", "weight", "kanban"])
-    code = serializers.CharField(max_length=64)
+    code = serializers.CharField(
+        max_length=64,
+        help_text="A bin label, SKU, item barcode or customer part number; or a GS1 code: "
+        "an element string (01 GTIN, 10 lot, 17 expiry; FNC1 as the GS character, "
+        "optionally behind a symbology identifier such as ]C1 or ]d2), its human-readable "
+        "form (01)...(10)...(17)..., or a UPC-A/EAN-13/EAN-8 with or without check digit. "
+        "A GTIN without a location finds the item's one bin here; lot and expiry are "
+        "kept on the ledger entry.",
+    )
     location = serializers.CharField(max_length=32, required=False)
     quantity = serializers.IntegerField(required=False)
     gross_grams = serializers.DecimalField(max_digits=12, decimal_places=3, required=False)
@@ -223,3 +233,47 @@ class ScanBatchOut(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected = serializers.IntegerField()
+
+
+class RfidEpcIn(serializers.Serializer):
+    epc = serializers.CharField(help_text="The EPC as hex (8 to 124 digits).")
+    antenna = serializers.IntegerField(required=False, min_value=1, max_value=64)
+    rssi = serializers.FloatField(required=False, help_text="dBm, -200 to 50.")
+    first_seen = serializers.DateTimeField(required=False)
+    last_seen = serializers.DateTimeField(required=False)
+
+
+class RfidCycleIn(serializers.Serializer):
+    cycle_id = serializers.CharField(max_length=64, help_text="The reader's id of this cycle.")
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    antennas = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=64),
+        help_text="The antennas that reported in this cycle.",
+    )
+    fault = serializers.BooleanField(required=False, default=False)
+    epcs = RfidEpcIn(many=True, help_text="The tags seen (at most RFID_CYCLE_MAX_EPCS).")
+
+
+class RfidEpcOut(serializers.Serializer):
+    epc = serializers.CharField()
+    status = serializers.ChoiceField(choices=["applied", "ignored"])
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "Why an EPC was ignored: duplicate, unknown, no_bin, other_customer, kanban_card, "
+            "not_kanban_bin, card_disarmed, late_read, incomplete_cycle, late_cycle."
+        ),
+    )
+    bin = serializers.CharField(allow_null=True, help_text="The bin label it counted for.")
+
+
+class RfidCycleOut(serializers.Serializer):
+    cycle_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["applied", "incomplete", "late"])
+    reason = serializers.CharField(
+        allow_null=True, help_text="reader_fault, antennas_missing or late_cycle."
+    )
+    applied = serializers.IntegerField()
+    ignored = serializers.IntegerField()
+    results = RfidEpcOut(many=True)

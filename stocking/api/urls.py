@@ -9,4 +9,8 @@ router.register("sites", views.SiteViewSet, basename="site")
 router.register("locations", views.LocationViewSet, basename="location")
 router.register("bins", views.BinViewSet, basename="bin")
 router.register("devices", views.DeviceViewSet, basename="device")
-urlpatterns = [path("scans", views.ScanBatchView.as_view(), name="scans"), *router.urls]
+urlpatterns = [
+    path("scans", views.ScanBatchView.as_view(), name="scans"),
+    path("rfid/reads", views.RfidReadsView.as_view(), name="rfid-reads"),
+    *router.urls,
+]

@@ -15,7 +15,7 @@ from cmi.api.base import ScopedViewSet
 from cmi.api.serializers import ErrorSerializer
 from cmi.errors import ApiError
 from cmi.pagination import PagePagination
-from stocking import selectors, services, setup
+from stocking import rfid, selectors, services, setup
 from stocking.api import filters
 from stocking.api.serializers import (
     BinCreateIn,
@@ -28,6 +28,8 @@ from stocking.api.serializers import (
     LevelChangeOut,
     LocationIn,
     LocationOut,
+    RfidCycleIn,
+    RfidCycleOut,
     ScanBatchIn,
     ScanBatchOut,
     SiteIn,
@@ -240,3 +242,33 @@ class ScanBatchView(APIView):
         answer = result.as_dict()
         metrics.scan_results_count(answer)
         return Response(answer)
+
+
+class RfidReadsView(APIView):
+    """`POST /api/v1/rfid/reads`: one read cycle of an RFID reader (its own token)."""
+
+    parser_classes = [StrictJSONParser]
+    read_roles = frozenset()
+    write_roles = frozenset({"device"})
+
+    @extend_schema(
+        request=RfidCycleIn,
+        responses={
+            200: RfidCycleOut,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+        },
+        summary="Post one RFID read cycle",
+        description=(
+            "A drop box's cycle orders one kanban card per armed card read; a cabinet's cycle "
+            "is the count of its tagged items (tags gone are issues, tags come are receipts). "
+            "A faulty cycle, or one with fewer antennas than the reader has, is recorded and "
+            "applies nothing. Idempotent per cycle id: a replay gets the same answer."
+        ),
+    )
+    def post(self, request):
+        if request.stream is None:
+            raise ApiError("not_json", "The body is empty; send JSON.")
+        return Response(rfid.rfid_cycle_ingest(scope=self.scope, body=request.data))

@@ -210,6 +210,9 @@ class Command(simulate_scans.Command):
         events = []
         for line in order.get("lines") or []:
             quantity = line.get("quantity_shipped") or 0
+            rfid = self.rfid_sites.get(order.get("customer_code"))
+            if quantity > 0 and rfid is not None and rfid.receive(line["bin_label"], quantity):
+                continue  # put into the RFID cabinet: its next cycle sees the new tags
             if quantity > 0:
                 events.append(self._scan("receive", line["bin_label"], quantity=quantity))
                 if line["bin_label"] in shelves:

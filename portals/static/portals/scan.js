@@ -11,7 +11,12 @@
    it cannot take is alone; that event is then dropped and shown as rejected, so one bad
    scan never holds the queue. Any other 4xx (signed out, an old page) stops the automatic
    retries until the person acts ("Send now", a reload): nothing is dropped, nothing
-   is retried forever. */
+   is retried forever.
+
+   The page is an installable app: a service worker (scan-sw.js, registered here) keeps
+   the page, its files and the list of bins, so it opens with no signal after one visit.
+   Kanban bins from that list are drawn as cards: tapping one queues a kanban event,
+   sent like any other scan. */
 (function () {
   "use strict";
 
@@ -43,7 +48,7 @@
   var empty = el("scan-empty");
   var sendNow = el("scan-send");
 
-  var KIND_LABEL = { receive: "Receive", issue: "Issue", count: "Count" };
+  var KIND_LABEL = { receive: "Receive", issue: "Issue", count: "Count", kanban: "Kanban card" };
   var memoryQueue = [];      // used only when localStorage is unavailable
   var storageWorks = true;
   var sending = false;
@@ -122,13 +127,15 @@
   }
 
   function describe(event) {
-    var what = KIND_LABEL[event.kind] + " " + event.quantity;
+    var what = KIND_LABEL[event.kind] + (event.kind === "kanban" ? "" : " " + event.quantity);
     return what + " · " + event.code + (event.location ? " at " + event.location : "");
   }
 
-  function binText(bin) {
+  function binText(bin, result) {
     if (!bin) return "";
-    return bin.sku + " · " + bin.description + " · " + bin.location + " · on hand now " + bin.on_hand;
+    var lot = (result && result.lot ? " · lot " + result.lot : "") +
+      (result && result.expiry ? " · expires " + result.expiry : "");
+    return bin.sku + " · " + bin.description + " · " + bin.location + lot + " · on hand now " + bin.on_hand;
   }
 
   function row(event) {
@@ -208,7 +215,7 @@
         show(event, "rejected", reason);
         last = "Rejected: " + describe(event) + ". " + reason;
       } else {
-        var text = binText(result.bin);
+        var text = binText(result.bin, result);
         show(event, result.status, text);
         last = STATUS[result.status] + ": " + describe(event) + (text ? ". " + text : "");
       }
@@ -224,8 +231,14 @@
     save(load().filter(function (e) { return !judged[e.event_id]; }));
   }
 
+  function waitingText(event, why) {
+    // Offline, the kept bins list still says what a waiting scan's label holds.
+    var what = known[event.code] || "";
+    return what && why ? what + ". " + why : what || why || "";
+  }
+
   function keep(sent, why) {
-    sent.forEach(function (event) { show(event, "waiting", why); });
+    sent.forEach(function (event) { show(event, "waiting", waitingText(event, why)); });
   }
 
   function backoff() {
@@ -368,14 +381,95 @@
     };
     var place = locationInput.value.trim();
     if (place) event.location = place;
-    var queue = load();
-    queue.push(event);
-    save(queue);
-    show(event, "waiting", "");
+    enqueue(event);
     code.value = "";
     quantity.value = kind() === "count" ? "" : "1";
     code.focus();
+  }
+
+  function enqueue(event) {
+    var queue = load();
+    queue.push(event);
+    save(queue);
+    show(event, "waiting", waitingText(event, ""));
     flush();
+  }
+
+  /* --- the bins list and the kanban cards ---------------------------------------------- */
+
+  var known = {};            // bin label -> what it holds, for scans waiting offline
+  var cards = el("scan-cards");
+  var cardsBox = el("scan-kanban");
+  var CARD_PAUSE_MS = 3000;  // one tap, one card: a second tap this soon is ignored
+
+  function card(bin) {
+    var li = document.createElement("li");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "scan-card";
+    button.dataset.label = bin.label;
+    var title = document.createElement("span");
+    title.className = "scan-card__label";
+    title.textContent = bin.label;
+    var what = document.createElement("span");
+    what.className = "scan-card__what";
+    what.textContent = bin.sku + " · " + bin.description;
+    var where = document.createElement("span");
+    where.className = "scan-card__where";
+    where.textContent = bin.location + " · card of " + bin.kanban_quantity;
+    button.appendChild(title);
+    button.appendChild(what);
+    button.appendChild(where);
+    button.setAttribute("aria-label", "Send the kanban card of " + bin.label + ", " + bin.sku +
+      " " + bin.description + ", at " + bin.location);
+    button.addEventListener("click", function () {
+      if (button.disabled) return;
+      button.disabled = true;
+      window.setTimeout(function () { button.disabled = false; }, CARD_PAUSE_MS);
+      enqueue({
+        event_id: uuid4(),
+        kind: "kanban",
+        code: bin.label,
+        occurred_at: new Date().toISOString()
+      });
+    });
+    li.appendChild(button);
+    return li;
+  }
+
+  function binsShow(bins) {
+    known = {};
+    cards.textContent = "";
+    bins.forEach(function (bin) {
+      known[bin.label] = bin.sku + " · " + bin.description + " · " + bin.location;
+      if (bin.kanban_quantity) cards.appendChild(card(bin));
+    });
+    cardsBox.hidden = !cards.children.length;
+    // Scans already waiting when the list arrived: say what they hold too.
+    load().forEach(function (event) {
+      var li = rows[event.event_id];
+      if (li && li.dataset.status === "waiting" && !li.querySelector(".scan-result__detail").textContent) {
+        show(event, "waiting", waitingText(event, ""));
+      }
+    });
+  }
+
+  function binsLoad() {
+    // Online this is the server's list; offline the service worker answers with the
+    // one it kept at the last visit.
+    if (!form.dataset.bins || typeof fetch !== "function") return;
+    fetch(form.dataset.bins, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body && Array.isArray(body.bins)) binsShow(body.bins); })
+      .catch(function () { /* no list: no cards, scanning by code still works */ });
+  }
+
+  /* --- the installable app --------------------------------------------------------------- */
+
+  function workerStart() {
+    if (!("serviceWorker" in navigator) || !form.dataset.worker) return;
+    navigator.serviceWorker.register(form.dataset.worker, { scope: form.dataset.scope })
+      .catch(function () { /* not a secure context, or blocked: the page works online */ });
   }
 
   form.addEventListener("submit", record);
@@ -473,6 +567,8 @@
   /* --- start ------------------------------------------------------------------------- */
 
   controls.disabled = false;
+  workerStart();
+  binsLoad();
   kindChanged();
   load().forEach(function (event) { show(event, "waiting", ""); });
   refreshCount();

@@ -34,6 +34,7 @@ from cmi import rls, tokens
 from cmi.errors import ApiError
 from cmi.models import Customer, ErpKey, Membership, ReleasePolicy, Role, Vendor
 from cmi.scoping import Scope
+from stocking.demo_rfid import rfid_seed
 from stocking.models import Bin, Location, ScannerDevice, Site
 from stocking.setup import LABEL_ALPHABET, bin_create, location_create, site_create
 
@@ -640,6 +641,7 @@ class _Applier:
             self.created["scanners"] += 1
         for role in CUSTOMER_USER_ROLES:
             self.user(vendor, customer, demo_username(spec.code, role), role)
+        self.created.update(rfid_seed(customer))  # a drop box, a cabinet, cards, tags
 
     def user(self, vendor: Vendor, customer: Customer | None, username: str, role: str) -> None:
         user_model = get_user_model()

@@ -29,7 +29,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from stocking.demo_rfid import rfid_demo_all
 from stocking.management.commands.seed_demo import DemoNotSeeded, demo_data, plan_data
+from stocking.rfid_sim import RfidSite, rfid_round
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 PENDING_MAX = 900  # the API takes at most 1000 scans per batch
@@ -125,6 +127,13 @@ class Command(BaseCommand):
         self.rng = random.Random(options["seed"])
         self.totals: Counter[str] = Counter()
         data = self._demo()
+        # RFID readers (a cabinet and a drop box per customer); the cabinet's bins are its
+        # own: the handheld leaves them alone.
+        self.rfid_sites = {
+            code: RfidSite.from_demo(code, rfid)
+            for code, rfid in self._rfid_demo().items()
+            if code in {c["code"] for v in data["vendors"] for c in v["customers"]}
+        }
         scanners = [
             Scanner(
                 vendor=vendor["code"],
@@ -144,6 +153,8 @@ class Command(BaseCommand):
                         unit_weight=_decimal(b.get("unit_weight_grams")),
                     )
                     for b in customer["bins"]
+                    if customer["code"] not in self.rfid_sites
+                    or b["label"] not in self.rfid_sites[customer["code"]].tagged_labels
                 ],
             )
             for vendor in data["vendors"]
@@ -184,6 +195,14 @@ class Command(BaseCommand):
             )
             return plan_data(detail=True)
 
+    def _rfid_demo(self) -> dict[str, Any]:
+        """The demo's RFID readers, cards and tags (none when the database is not readable:
+        the tags' serials are the database's, not the plan's)."""
+        try:
+            return rfid_demo_all()
+        except DatabaseError:
+            return {}
+
     # --- one round ----------------------------------------------------------------
 
     def _round(
@@ -209,6 +228,20 @@ class Command(BaseCommand):
                     ]
                 return
             self._report(scanner, scans, status, body)
+        for site in self.rfid_sites.values():
+            try:
+                for line in rfid_round(
+                    site,
+                    number,
+                    self.rng,
+                    lambda method, token, payload: self._request(
+                        method, "/api/v1/rfid/reads", token, payload
+                    ),
+                    restock=self.random_receipts,
+                ):
+                    self.stdout.write(line)
+            except Unreachable as exc:
+                self.stdout.write(f"{site.customer:<22} rfid: cannot reach {self.base}: {exc}")
         for vendor, key in erp_keys.items():
             self._orders(vendor, key)
 

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cmi', '0006_domainevent'),
-        ('stocking', '0007_remove_bin_stocking_bi_vendor__301556_idx_and_more'),
+        ('stocking', '0009_rfid'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cmi', '0006_domainevent'),
+        ('cmi', '0007_customer_consolidation'),
     ]
 
     operations = [

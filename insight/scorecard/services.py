@@ -1,0 +1,94 @@
+"""Writes of the scorecard: targets (vendor staff) and the monthly snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from cmi.errors import ApiError
+from cmi.models import Customer
+from cmi.scoping import Scope
+from insight.scorecard.compute import CustomerRef, month_window, parts_compute
+from insight.scorecard.metrics import BY_KEY
+from insight.scorecard.models import ScorecardMonth, ScorecardTarget
+
+
+@transaction.atomic
+def scorecard_target_set(
+    *,
+    scope: Scope,
+    customer_id: int,
+    metric: str,
+    target: Decimal | None,
+) -> ScorecardTarget | None:
+    """Set (or with None, clear) one target of a customer; vendor admins and reps only.
+
+    A percentage is at most 100; no target is negative. Another vendor's or customer's
+    id is a 404.
+    """
+    if not scope.is_vendor_staff:
+        raise ApiError("permission_denied", "Only the vendor's staff set targets.", status_code=403)
+    customer = Customer.objects.for_scope(scope).filter(pk=customer_id).first()
+    if customer is None:
+        raise ApiError("not_found", "Not found.", status_code=404)
+    found = BY_KEY.get(metric)
+    if found is None or not found.targetable:
+        raise ApiError("unknown_metric", f"{metric!r} is not a scorecard metric.", field="metric")
+    if target is None:
+        ScorecardTarget.objects.filter(customer_id=customer.pk, metric=metric).delete()
+        return None
+    if target < 0 or (found.unit == "%" and target > 100):
+        raise ApiError(
+            "bad_target",
+            "A target is 0 or more, and a percentage at most 100.",
+            field="target",
+        )
+    row, _ = ScorecardTarget.objects.update_or_create(
+        customer_id=customer.pk,
+        metric=metric,
+        defaults={
+            "vendor_id": customer.vendor_id,
+            "target": target,
+            "updated_by_id": scope.user_id,
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def scorecard_months_snapshot(
+    *,
+    vendor_id: int,
+    months: list[dt.date],
+    customer_ids: list[int] | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Compute the closed months of the vendor's customers from the source tables and
+    store them (replacing what was there). A month not over yet in a customer's zone is
+    skipped. Returns how many rows were written. Safe to run twice."""
+    now = now or timezone.now()
+    qs = Customer.objects.filter(vendor_id=vendor_id)
+    if customer_ids is not None:
+        qs = qs.filter(pk__in=customer_ids)
+    refs = [CustomerRef(pk=pk, timezone=tz) for pk, tz in qs.values_list("pk", "timezone")]
+    if not refs or not months:
+        return 0
+    parts = parts_compute(vendor_id=vendor_id, customers=refs, months=months, now=now)
+    rows = [
+        ScorecardMonth(
+            vendor_id=vendor_id, customer_id=c.pk, month=m, values=parts[(c.pk, m)], computed_at=now
+        )
+        for c in refs
+        for m in months
+        if month_window(m, c.timezone, now)[1] < now
+    ]
+    ScorecardMonth.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["customer", "month"],
+        update_fields=["values", "computed_at"],
+    )
+    return len(rows)

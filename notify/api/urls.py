@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from notify.api import views
+
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("notifications", views.NotificationViewSet, basename="notification")
+urlpatterns = [
+    path("subscriptions", views.SubscriptionView.as_view(), name="subscriptions"),
+    *router.urls,
+]

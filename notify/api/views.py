@@ -1,0 +1,106 @@
+"""The token's own user's notifications and alert choices: parse, call, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cmi.api.base import ScopedViewSet
+from cmi.api.serializers import ErrorSerializer
+from cmi.errors import ApiError
+from cmi.permissions import ALL_PEOPLE, HasScope
+from notify import selectors, services
+from notify.api.serializers import (
+    NotificationOut,
+    ReadIn,
+    ReadOut,
+    SubscriptionOut,
+    SubscriptionsIn,
+)
+from notify.models import Notification
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Your notifications, newest first. Another user's id is a 404."""
+
+    serializer_class = NotificationOut
+    queryset = Notification.objects.all()  # schema only: get_queryset always scopes
+    lookup_value_regex = r"\d+"
+    write_roles = ALL_PEOPLE
+
+    def scoped_queryset(self, scope):
+        unread = self.request.query_params.get("unread")
+        chosen = {"true": True, "false": False}.get(unread or "")
+        return selectors.notification_list(scope=scope, unread=chosen)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="only unread (true) or read")]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=None,
+        responses={200: ReadOut, 404: ErrorSerializer},
+        operation_id="v1_notifications_read_one",
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark one notification read."""
+        if not str(pk).isdigit():
+            raise ApiError("not_found", "Not found.", status_code=404)
+        marked = services.notifications_mark_read(scope=self.scope, notification_ids=[int(pk)])
+        return Response({"marked": marked})
+
+    @extend_schema(
+        request=ReadIn, responses={200: ReadOut, 400: ErrorSerializer, 404: ErrorSerializer}
+    )
+    @action(detail=False, methods=["post"], url_path="read")
+    def read_many(self, request):
+        """Mark these (or all) notifications read."""
+        body = ReadIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        ids = body.validated_data.get("ids")
+        marked = services.notifications_mark_read(scope=self.scope, notification_ids=ids)
+        return Response({"marked": marked})
+
+
+class SubscriptionView(APIView):
+    """Your alert choices: every kind you may hear of, per channel (your choice, else your
+    role's default). PUT sets some of them; the rest stay as they are."""
+
+    permission_classes = [HasScope]
+    read_roles = ALL_PEOPLE
+    write_roles = ALL_PEOPLE
+
+    @extend_schema(responses={200: SubscriptionOut(many=True)})
+    def get(self, request):
+        rows = selectors.subscriptions_effective(scope=self.scope)
+        return Response(SubscriptionOut(rows, many=True).data)
+
+    @extend_schema(
+        request=SubscriptionsIn,
+        responses={200: SubscriptionOut(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def put(self, request):
+        body = SubscriptionsIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.subscriptions_set(
+            scope=self.scope,
+            choices=[
+                services.Choice(
+                    kind=s["kind"],
+                    channel=s["channel"],
+                    enabled=s["enabled"],
+                    digest=s["digest"],
+                    customer_id=s.get("customer"),
+                    site_id=s.get("site"),
+                )
+                for s in body.validated_data["subscriptions"]
+            ],
+        )
+        rows = selectors.subscriptions_effective(scope=self.scope)
+        return Response(SubscriptionOut(rows, many=True).data)
