@@ -53,3 +53,20 @@ def item_cross_references(*, scope: Scope, item_id: int) -> QuerySet[CrossRefere
         .select_related("customer")
         .order_by("customer__name", "customer_id", "code", "pk")
     )
+
+
+def item_barcodes_by_item(*, scope: Scope) -> dict[int, list[str]]:
+    """Every item's barcodes, sorted, by item id: one query."""
+    codes: dict[int, list[str]] = {}
+    for item_id, code in (
+        ItemBarcode.objects.for_scope(scope)
+        .order_by("item_id", "code")
+        .values_list("item_id", "code")
+    ):
+        codes.setdefault(item_id, []).append(code)
+    return codes
+
+
+def item_export_rows(*, scope: Scope, columns: tuple[str, ...]) -> QuerySet:
+    """The vendor's items as tuples of `columns`, by SKU."""
+    return Item.objects.for_scope(scope).order_by("sku").values_list(*columns)

@@ -68,7 +68,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         elif plain.startswith(tokens.USER_PREFIX):
             obj = (
                 ApiToken.objects.filter(token_hash=digest)
-                .select_related("user", "user__membership")
+                .select_related("user", "user__membership__vendor")
                 .first()
             )
             kind = "user"

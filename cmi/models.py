@@ -53,6 +53,9 @@ class Vendor(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
     po_prefix = models.CharField(max_length=8, default="PO")
+    # The zone the vendor's own pages (its orders list, documents, settings) show times in;
+    # a customer's pages use the customer's zone.
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

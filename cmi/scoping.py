@@ -24,6 +24,7 @@ class Scope:
     user_id: int | None = None
     device_id: int | None = None
     erp_key_id: int | None = None
+    timezone: str = "UTC"  # the vendor's zone, for the vendor's own pages
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property

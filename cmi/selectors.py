@@ -1,4 +1,4 @@
-"""Reads of tenancy rows: the settings history of a customer."""
+"""Reads of tenancy rows: customers, the vendor's reps, the settings history of a customer."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from cmi.errors import ApiError
-from cmi.models import SettingChange, SettingSource
+from cmi.models import Customer, Membership, Role, SettingChange, SettingSource
 from cmi.scoping import Scope
 
-OBJECT_TYPES = ("customer", "bin", "item", "trading_partner")
+OBJECT_TYPES = ("customer", "bin", "item", "trading_partner", "vendor")
 
 
 class SettingChangeFilter(django_filters.FilterSet):
@@ -51,3 +51,19 @@ def customer_history(*, scope: Scope, customer_id: int, filters=None) -> QuerySe
         name, problems = next(iter(found.errors.items()))
         raise ApiError("invalid_filter", str(problems[0]), field=name)
     return found.qs
+
+
+def customer_list(*, scope: Scope) -> QuerySet[Customer]:
+    """The customers in scope, by name."""
+    return Customer.objects.for_scope(scope).order_by("name", "pk")
+
+
+def vendor_rep_list(*, scope: Scope) -> list[Membership]:
+    """The vendor's active reps with their users, by username."""
+    return list(
+        Membership.objects.filter(
+            vendor_id=scope.vendor_id, role=Role.VENDOR_REP, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__username", "pk")
+    )

@@ -167,6 +167,43 @@ CUSTOMER_SETTINGS = (
 
 
 @transaction.atomic
+def vendor_update(*, scope: Scope, source: str = "api", timezone: str) -> Any:
+    """The vendor's own settings (its time zone); vendor admins only. Audited."""
+    import zoneinfo
+
+    from cmi.models import Role, Vendor
+
+    if scope.role != Role.VENDOR_ADMIN:
+        raise ApiError("permission_denied", "Only vendor admins change these.", status_code=403)
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ApiError(
+            "invalid_timezone", f"{timezone!r} is not a time zone.", field="timezone"
+        ) from None
+    vendor = Vendor.objects.select_for_update().get(pk=scope.vendor_id)
+    before = {"timezone": vendor.timezone}
+    vendor.timezone = timezone
+    vendor.save(update_fields=["timezone"])
+    setting_changes_record(
+        vendor_id=vendor.pk,
+        user_id=scope.user_id,
+        source=source,
+        changes=[
+            ObjectChange(
+                customer_id=None,
+                object_type="vendor",
+                object_id=vendor.pk,
+                object_label=vendor.code,
+                before=before,
+                after={"timezone": vendor.timezone},
+            )
+        ],
+    )
+    return vendor
+
+
+@transaction.atomic
 def customer_reps_assign(
     *, scope: Scope, customer_id: int, rep_user_ids: list[int], source: str = "api"
 ):

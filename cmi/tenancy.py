@@ -27,10 +27,18 @@ def scope_enter(scope: Scope | None) -> Scope | None:
 def _scope_for_user(user) -> Scope | None:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    try:
-        membership: Membership = user.membership
-    except Membership.DoesNotExist:
-        return None
+    # The membership and its vendor (whose time zone goes in the scope) in one query,
+    # unless the authentication read them with the user already.
+    if Membership._meta.get_field("user").remote_field.is_cached(user):
+        try:
+            membership: Membership | None = user.membership
+        except Membership.DoesNotExist:
+            return None
+    else:
+        membership = Membership.objects.select_related("vendor").filter(user_id=user.pk).first()
+        if membership is None:
+            return None
+        user.membership = membership
     if membership.role in (Role.CUSTOMER_MANAGER, Role.CUSTOMER_STAFF):
         customer_ids: frozenset[int] | None = frozenset({membership.customer_id})
     elif membership.role == Role.VENDOR_REP:
@@ -43,6 +51,7 @@ def _scope_for_user(user) -> Scope | None:
         role=membership.role,
         customer_ids=customer_ids,
         user_id=user.pk,
+        timezone=membership.vendor.timezone,
     )
 
 

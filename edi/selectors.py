@@ -36,6 +36,7 @@ from edi.models import (
     InterchangeStatus,
     Shipment,
     ShipmentLine,
+    TradingPartner,
 )
 from replenishment.models import OUTSTANDING, Order, OrderLine, OrderStatus
 
@@ -83,6 +84,11 @@ def _purchase_orders() -> QuerySet[Document]:
     return Document.objects.filter(
         order_id=OuterRef("pk"), direction=Direction.OUT, transaction_set="850"
     )
+
+
+def partner_find(*, scope: Scope) -> TradingPartner | None:
+    """The vendor's trading partner profile, or None before it has one."""
+    return TradingPartner.objects.for_scope(scope).first()
 
 
 def vendor_order_list(*, scope: Scope) -> QuerySet[Order]:

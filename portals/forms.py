@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from cmi.errors import ApiError
-from stocking.levels import Levels, LevelsCode, levels_problems
+from stocking.levels import Levels, LevelsCode, levels_problems, whole_packs_problem
 
 STATUS_CHOICES = [
     ("", "All bins"),
     ("below_min", "Below min"),
     ("at_zero", "At zero"),
     ("over_max", "Over max"),
+    ("kanban", "Kanban, stocked"),
 ]
 SORT_CHOICES = [
     ("location", "Location"),
@@ -121,8 +124,35 @@ class ApproveForm(forms.Form):
                 widget=forms.NumberInput(attrs={"step": line.bin.pack_multiple, "min": 0}),
             )
 
+    def clean(self):
+        # The service's own pack rule, so its message stands next to the field it is about.
+        data = super().clean()
+        for line in self.lines:
+            name = f"qty_{line.pk}"
+            if data.get(name) is not None:
+                problem = whole_packs_problem(
+                    data[name], line.bin.pack_multiple, line_number=line.line_number
+                )
+                if problem:
+                    self.add_error(name, problem)
+        return data
+
     def quantities(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data[f"qty_{line.pk}"] for line in self.lines}
+
+    def amounts(self) -> tuple[list, Decimal]:
+        """(line, field, amount) rows and the total, at the quantities on the form (what
+        was typed, when it is a number; else what the line holds)."""
+        rows, total = [], Decimal(0)
+        for line, field in self.rows():
+            try:
+                quantity = int(field.value())
+            except (TypeError, ValueError):
+                quantity = line.quantity_ordered
+            amount = line.unit_price * max(quantity, 0)
+            total += amount
+            rows.append((line, field, amount))
+        return rows, total
 
     def rows(self):
         """(line, bound field) pairs for the template's table."""

@@ -7,14 +7,12 @@ refuses is refused here with the same message, and the services decide the rest.
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
-
 from django import forms
 
 from cmi.api.serializers import CustomerIn
 from cmi.errors import ApiError
 from cmi.models import ReleasePolicy
+from cmi.timezones import time_zone_choices
 from edi.api.outbox_serializers import PartnerIn
 from edi.models import TradingPartner
 from portals.forms import QueryStringForm
@@ -116,9 +114,26 @@ def _cutoffs_parse(value: str) -> list[str]:
     return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
 
-@cache
-def _time_zones() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+# The time zone select gets a search box from portals/static/portals/tzpick.js.
+TIME_ZONE_WIDGET = forms.Select(attrs={"data-tz-search": ""})
+
+
+class VendorSettingsForm(forms.Form):
+    """The vendor's own settings: the zone its pages show times in."""
+
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        help_text="The orders list, order pages and EDI documents show times in it. "
+        "Each customer's pages use the customer's zone.",
+        widget=TIME_ZONE_WIDGET,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = time_zone_choices(self.initial.get("timezone"))
+
+    def add_service_error(self, err: ApiError) -> None:
+        self.add_error("timezone" if err.field == "timezone" else None, str(err.detail))
 
 
 class CustomerSettingsForm(ApiCheckedForm):
@@ -138,7 +153,7 @@ class CustomerSettingsForm(ApiCheckedForm):
         "e.g. 09:00, 14:30. In the customer's time zone.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-    timezone = forms.ChoiceField(label="Time zone")
+    timezone = forms.ChoiceField(label="Time zone", widget=TIME_ZONE_WIDGET)
     consolidation_minutes = forms.IntegerField(
         label="Consolidation window (minutes)",
         min_value=0,
@@ -159,11 +174,7 @@ class CustomerSettingsForm(ApiCheckedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        zones = _time_zones()
-        current = self.initial.get("timezone")
-        if current and (current, current) not in zones:
-            zones = [(current, current), *zones]
-        self.fields["timezone"].choices = zones
+        self.fields["timezone"].choices = time_zone_choices(self.initial.get("timezone"))
 
     def api_data(self) -> dict:
         data = dict(self.cleaned_data)

@@ -18,6 +18,7 @@ from django.db.models import (
 from cmi.models import Customer
 from cmi.scoping import Scope
 from replenishment.models import OPEN, OUTSTANDING, Order, OrderEvent, OrderLine, OrderStatus
+from stocking.selectors import bin_status_q
 
 ERP_VISIBLE = (*OUTSTANDING, OrderStatus.RECEIVED, OrderStatus.CANCELLED)
 
@@ -38,6 +39,17 @@ def order_list(*, scope: Scope) -> QuerySet[Order]:
 def order_detail(*, scope: Scope) -> QuerySet[Order]:
     return order_list(scope=scope).prefetch_related(
         Prefetch("events", queryset=OrderEvent.objects.select_related("user").order_by("at", "id"))
+    )
+
+
+def order_event_list(*, scope: Scope, order_id: int) -> list[OrderEvent]:
+    """An order's history, oldest first, with each author's membership (the pages say
+    whether a change came from the customer or the vendor). The caller has checked the
+    order is in scope."""
+    return list(
+        OrderEvent.objects.filter(vendor_id=scope.vendor_id, order_id=order_id)
+        .select_related("user__membership", "line")
+        .order_by("at", "id")
     )
 
 
@@ -83,9 +95,9 @@ def customer_health_list(*, scope: Scope) -> QuerySet[Customer]:
 
     return Customer.objects.for_scope(scope).annotate(
         bin_count=Count("bins", filter=active),
-        at_zero=Count("bins", filter=active & Q(bins__on_hand__lte=0)),
-        below_min=Count("bins", filter=active & Q(bins__on_hand__lt=F("bins__min_qty"))),
-        over_max=Count("bins", filter=active & Q(bins__on_hand__gt=F("bins__max_qty"))),
+        at_zero=Count("bins", filter=active & bin_status_q("at_zero", "bins__")),
+        below_min=Count("bins", filter=active & bin_status_q("below_min", "bins__")),
+        over_max=Count("bins", filter=active & bin_status_q("over_max", "bins__")),
         last_scan=Max("bins__last_scan_at"),
         awaiting=orders_in(OrderStatus.AWAITING_APPROVAL),
         # Sent to the vendor and not acknowledged yet (no 855 applied).

@@ -36,6 +36,7 @@ from replenishment.models import (
     OrderStatus,
 )
 from replenishment.rules import shortfall
+from stocking.levels import whole_packs_problem
 from stocking.models import AT_REORDER_POINT, Bin, ScanEvent, Site
 
 log = logging.getLogger(__name__)
@@ -670,13 +671,11 @@ def order_approve(
     events, changed = [], []
     for line_pk, quantity in quantities.items():
         line = by_pk[line_pk]
-        pack = bins[line.bin_id].pack_multiple
-        if quantity % pack:
-            raise ApiError(
-                "not_whole_packs",
-                f"Line {line.line_number}: {quantity} is not a whole number of packs of {pack}.",
-                field="lines",
-            )
+        problem = whole_packs_problem(
+            quantity, bins[line.bin_id].pack_multiple, line_number=line.line_number
+        )
+        if problem:
+            raise ApiError("not_whole_packs", problem, field="lines")
         if quantity == line.quantity_ordered:
             continue
         bins[line.bin_id].on_order += quantity - line.quantity_ordered

@@ -40,6 +40,16 @@ def packs_up(quantity: int, pack: int) -> int:
     return -(-quantity // pack) * pack
 
 
+def whole_packs_problem(quantity: int, pack: int, *, line_number: int | None = None) -> str:
+    """The pack rule of an order quantity: a whole number of packs (0 drops the line).
+    The message, or "" when the quantity is fine; the approval form shows it next to the
+    field and the service refuses with it, so both say the same."""
+    if pack < 1 or quantity % pack == 0:
+        return ""
+    where = f"Line {line_number}: " if line_number is not None else ""
+    return f"{where}{quantity} is not a whole number of packs of {pack}."
+
+
 def levels_problems(new: Levels) -> list[LevelsProblem]:
     """Everything wrong with these levels (empty when they may be saved). Pure."""
     problems = []

@@ -56,6 +56,10 @@ class Location(models.Model):
     name = models.CharField(max_length=200, blank=True)
     path = models.CharField(max_length=255, editable=False, default="")  # "/1/7/42/"
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The codes of the location and its ancestors in natural order ("R1" < "R3" < "R10"),
+    # outermost first: lists of locations and of bins by location order by it, in SQL on
+    # any collation (stocking.locations.location_sort_key; written by location_create).
+    sort_key = models.TextField(editable=False, default="")
 
     objects = ScopedQuerySet.as_manager()
 
@@ -69,6 +73,7 @@ class Location(models.Model):
         indexes = [
             models.Index(fields=["vendor", "path"]),
             models.Index(fields=["vendor", "customer", "site"]),
+            models.Index(fields=["vendor", "customer", "sort_key", "id"], name="location_sort_key"),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +180,25 @@ class Bin(models.Model):
     @property
     def position(self) -> int:
         return self.on_hand + self.on_order
+
+    @property
+    def is_kanban(self) -> bool:
+        return self.kanban_quantity is not None
+
+    @property
+    def kanban_cards_out(self) -> int:
+        """Cards dropped and not yet refilled: the on-order quantity in cards (a kanban
+        order is whole cards; a part-received one still has its card out)."""
+        if not self.kanban_quantity:
+            return 0
+        return -(-self.on_order // self.kanban_quantity)
+
+    @property
+    def kanban_cards_full(self) -> int:
+        """How many full cards' worth sit on the shelf."""
+        if not self.kanban_quantity:
+            return 0
+        return self.on_hand // self.kanban_quantity
 
     @property
     def at_reorder_point(self) -> bool:

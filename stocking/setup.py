@@ -19,6 +19,7 @@ from cmi.scoping import Scope
 from cmi.services import ObjectChange, setting_changes_record
 from stocking import hooks
 from stocking.levels import Levels, levels_check
+from stocking.locations import location_sort_key
 from stocking.models import (
     Bin,
     BinLevelChange,
@@ -77,6 +78,7 @@ def location_create(
         code=code,
         name=name,
         depth=(parent.depth + 1) if parent else 0,
+        sort_key=location_sort_key(code, parent.sort_key if parent else ""),
     )
     location.path = f"{parent.path if parent else '/'}{location.pk}/"
     location.save(update_fields=["path"])

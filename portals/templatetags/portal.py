@@ -13,6 +13,7 @@ BIN_STATUS = {
     "below_min": "Below min",
     "over_max": "Over max",
     "ok": "OK",
+    "kanban": "Kanban",
 }
 ROLES = dict(Role.choices)
 POLICIES = {

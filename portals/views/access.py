@@ -43,7 +43,10 @@ def portal_view(roles: Iterable[str] = ALL_PEOPLE) -> Callable[[View], View]:
             if scope.role not in allowed:
                 raise PermissionDenied("Your role cannot do this.")
             request.scope = scope  # templates read the role from it (navigation, rights)
-            return view(request, scope, *args, **kwargs)
+            # Times on the vendor's pages are in the vendor's zone (customer pages switch
+            # to the customer's below); every page names the zone it shows.
+            with timezone.override(scope.timezone):
+                return view(request, scope, *args, **kwargs)
 
         return wrapped
 
@@ -63,11 +66,8 @@ def customer_view(roles: Iterable[str] = ALL_PEOPLE) -> Callable[[View], View]:
             request: HttpRequest, scope: Scope, customer_id: int, *args, **kwargs
         ) -> HttpResponse:
             customer = get_object_or_404(Customer.objects.for_scope(scope), pk=customer_id)
-            timezone.activate(customer.timezone)
-            try:
+            with timezone.override(customer.timezone):
                 return view(request, scope, customer, *args, **kwargs)
-            finally:
-                timezone.deactivate()
 
         return wrapped
 

@@ -62,6 +62,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "portals/auth/password_reset_confirm.html"
     success_url = reverse_lazy("portals:password_reset_complete")
 
+    def get_context_data(self, **kwargs):
+        # Someone invited has never had a password: they set one, they do not replace it.
+        context = super().get_context_data(**kwargs)
+        user = getattr(self, "user", None)
+        context["invited"] = user is not None and not user.has_usable_password()
+        return context
+
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "portals/auth/password_reset_complete.html"

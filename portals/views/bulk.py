@@ -22,7 +22,7 @@ from catalog.bulk import (
     catalog_import_apply,
     catalog_import_plan,
 )
-from catalog.models import Item, ItemBarcode
+from catalog.selectors import item_barcodes_by_item, item_export_rows
 from cmi.csvin import MAX_BYTES, MAX_ROWS, CsvTable, ImportPlan
 from cmi.errors import ApiError
 from cmi.models import Customer
@@ -39,8 +39,7 @@ from stocking.bulk import (
     bins_import_apply,
     bins_import_plan,
 )
-from stocking.models import Bin
-from stocking.selectors import site_list
+from stocking.selectors import bin_export_rows, site_list
 
 VENDOR_ADMIN = frozenset({"vendor_admin"})
 CHUNK = 2000
@@ -60,11 +59,10 @@ def _not_allowed() -> HttpResponse:
 @customer_view(roles=VENDOR_STAFF)
 def bins_export(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
     """The columns the import reads, then label and on-hand (read only, for people)."""
-    rows = (
-        Bin.objects.for_scope(scope)
-        .filter(customer_id=customer.pk)
-        .order_by("site__code", "location__code", "item__sku", "pk")
-        .values_list(
+    rows = bin_export_rows(
+        scope=scope,
+        customer_id=customer.pk,
+        columns=(
             "site__code",
             "location__code",
             "item__sku",
@@ -73,9 +71,8 @@ def bins_export(request: HttpRequest, scope: Scope, customer: Customer) -> HttpR
             "pack_multiple",
             "label",
             "on_hand",
-        )
-        .iterator(chunk_size=CHUNK)
-    )
+        ),
+    ).iterator(chunk_size=CHUNK)
     return csv_response(
         f"bins-{customer.code}.csv",
         (*BIN_COLUMNS, *BIN_READ_ONLY),
@@ -211,19 +208,10 @@ def bins_adjust(request: HttpRequest, scope: Scope, customer: Customer) -> HttpR
 @portal_view(roles=VENDOR_STAFF)
 def catalog_export(request: HttpRequest, scope: Scope) -> HttpResponse:
     """The catalog in the import's columns; barcodes joined by |. Two queries."""
-    codes: dict[int, list[str]] = {}
-    for item_id, code in (
-        ItemBarcode.objects.for_scope(scope)
-        .order_by("item_id", "code")
-        .values_list("item_id", "code")
-    ):
-        codes.setdefault(item_id, []).append(code)
-    items = (
-        Item.objects.for_scope(scope)
-        .order_by("sku")
-        .values_list("pk", "sku", "description", "unit_of_measure", "pack_quantity")
-        .iterator(chunk_size=CHUNK)
-    )
+    codes = item_barcodes_by_item(scope=scope)
+    items = item_export_rows(
+        scope=scope, columns=("pk", "sku", "description", "unit_of_measure", "pack_quantity")
+    ).iterator(chunk_size=CHUNK)
     rows = (
         (sku, description, unit, pack, "|".join(codes.get(pk, ())))
         for pk, sku, description, unit, pack in items

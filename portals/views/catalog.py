@@ -98,7 +98,7 @@ def _item_page(
         bin_list(scope=scope)
         .filter(item_id=item.pk)
         .select_related("site")
-        .order_by("customer__name", "customer_id", "site__code", "location__path", "pk"),
+        .order_by("customer__name", "customer_id", "site__code", "location__sort_key", "pk"),
         BINS_PAGE,
     )
     can_edit = can_edit_catalog(scope)

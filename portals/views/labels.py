@@ -54,7 +54,7 @@ def _sheet(
     location = by_id.get(data.get("location") or 0)
     if location is not None:
         bins = bins.filter(location_subtree_q(location))
-    bins = bins.order_by("location__path", "item__sku", "pk")
+    bins = bins.order_by("location__sort_key", "item__sku", "pk")
     page = Paginator(bins, SHEET_SIZE).get_page(request.GET.get("page"))
     return page, [_label(found, data["format"], by_id) for found in page]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +16,8 @@ from edi.selectors import order_shipments
 from portals.forms import ApproveForm, RejectForm
 from portals.keyset import keyset_page
 from portals.views.access import MANAGERS, can_approve, customer_view
-from replenishment.models import OPEN, Order, OrderEvent, OrderStatus
-from replenishment.selectors import order_counts_by_status, order_list
+from replenishment.models import OPEN, Order, OrderStatus
+from replenishment.selectors import order_counts_by_status, order_event_list, order_list
 from replenishment.services import order_approve, order_cancel
 
 PAGE_SIZE = 50
@@ -63,19 +65,19 @@ def _order_page(
     status: int = 200,
 ) -> HttpResponse:
     lines = list(order.lines.all())
-    # The order is in scope, so its events are. Read here rather than through the
-    # selector's prefetch to also get each author's membership: the page says whether
-    # a change came from the customer or from the vendor.
-    events = list(
-        OrderEvent.objects.filter(vendor_id=scope.vendor_id, order_id=order.pk)
-        .select_related("user__membership", "line")
-        .order_by("at", "id")
-    )
+    for line in lines:
+        line.amount = line.unit_price * line.quantity_ordered
+    # The order is in scope, so its events are.
+    events = order_event_list(scope=scope, order_id=order.pk)
     awaiting = order.status == OrderStatus.AWAITING_APPROVAL
     may_approve = awaiting and can_approve(scope)
+    total = sum((line.amount for line in lines), Decimal(0))
+    approve_rows = None
     if may_approve:
         approve_form = approve_form or ApproveForm(lines=lines)
         reject_form = reject_form or RejectForm()
+        # The total at the quantities on the form (what the manager typed, on a refusal).
+        approve_rows, total = approve_form.amounts()
     return render(
         request,
         "portals/orders/detail.html",
@@ -83,6 +85,8 @@ def _order_page(
             "customer": customer,
             "order": order,
             "lines": lines,
+            "total": total,
+            "approve_rows": approve_rows,
             "events": events,
             "shipments": order_shipments(scope=scope, order_id=order.pk),
             "may_approve": may_approve,

@@ -15,12 +15,13 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from cmi.errors import ApiError
-from cmi.models import Customer, Membership, Role
+from cmi.models import Customer, Role
 from cmi.scoping import Scope
-from cmi.services import customer_reps_assign, customer_update
-from edi.models import TradingPartner
+from cmi.selectors import customer_list, vendor_rep_list
+from cmi.services import customer_reps_assign, customer_update, vendor_update
 from edi.outbound import partner_replace
-from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm
+from edi.selectors import partner_find
+from portals.forms_setup import CustomerSettingsForm, PartnerForm, RepsForm, VendorSettingsForm
 from portals.views.access import customer_view, portal_view
 
 ADMINS = frozenset({Role.VENDOR_ADMIN})
@@ -29,9 +30,24 @@ PAGE_SIZE = 50
 
 @portal_view(roles=ADMINS)
 def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
-    partner = TradingPartner.objects.for_scope(scope).first()
+    partner = partner_find(scope=scope)
     status = 200
-    if request.method == "POST":
+    zone_form = VendorSettingsForm(initial={"timezone": scope.timezone})
+    form = PartnerForm(initial=PartnerForm.initial_for(partner))
+    if request.method == "POST" and request.POST.get("action") == "zone":
+        zone_form = VendorSettingsForm(request.POST, initial={"timezone": scope.timezone})
+        if zone_form.is_valid():
+            try:
+                vendor_update(
+                    scope=scope, source="portal", timezone=zone_form.cleaned_data["timezone"]
+                )
+            except ApiError as err:
+                zone_form.add_service_error(err)
+            else:
+                messages.success(request, "Time zone saved.")
+                return redirect("portals:settings")
+        status = 400
+    elif request.method == "POST":
         form = PartnerForm(request.POST)
         if form.is_valid():
             try:
@@ -47,14 +63,13 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
                 )
                 return redirect("portals:settings")
         status = 400
-    else:
-        form = PartnerForm(initial=PartnerForm.initial_for(partner))
-    customers = Paginator(Customer.objects.for_scope(scope).order_by("name", "pk"), PAGE_SIZE)
+    customers = Paginator(customer_list(scope=scope), PAGE_SIZE)
     return render(
         request,
         "portals/setup/settings.html",
         {
             "form": form,
+            "zone_form": zone_form,
             "partner": partner,
             "customers": customers.get_page(request.GET.get("page")),
             "section": "settings",
@@ -63,19 +78,9 @@ def settings_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-def _vendor_reps(scope: Scope) -> list[Membership]:
-    return list(
-        Membership.objects.filter(
-            vendor_id=scope.vendor_id, role=Role.VENDOR_REP, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("user__username", "pk")
-    )
-
-
 @customer_view(roles=ADMINS)
 def customer_settings(request: HttpRequest, scope: Scope, customer: Customer) -> HttpResponse:
-    reps = _vendor_reps(scope)
+    reps = vendor_rep_list(scope=scope)
     assigned = list(customer.assigned_reps.values_list("user_id", flat=True))
     release_form = CustomerSettingsForm(initial=CustomerSettingsForm.initial_for(customer))
     reps_form = RepsForm(initial={"reps": assigned}, reps=reps)

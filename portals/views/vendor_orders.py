@@ -13,13 +13,14 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from cmi.models import Customer
 from cmi.scoping import VENDOR_STAFF, Scope
+from cmi.selectors import customer_list
 from edi import selectors as edi
 from edi.models import Direction, Document, InboundInterchange
 from portals.forms_setup import VendorOrderFilterForm
 from portals.views.access import portal_view
-from replenishment.models import OrderEvent, OrderStatus
+from replenishment.models import OrderStatus
+from replenishment.selectors import order_event_list
 
 PAGE_SIZE = 50
 ORDERING = {
@@ -33,7 +34,7 @@ X12_MEDIA_TYPE = "application/edi-x12"
 
 @portal_view(roles=VENDOR_STAFF)
 def vendor_order_list(request: HttpRequest, scope: Scope) -> HttpResponse:
-    customers = list(Customer.objects.for_scope(scope).only("pk", "name").order_by("name", "pk"))
+    customers = list(customer_list(scope=scope).only("pk", "name"))
     form = VendorOrderFilterForm(
         request.GET or None,
         customers=customers,
@@ -80,17 +81,13 @@ def vendor_order_detail(request: HttpRequest, scope: Scope, order_id: int) -> Ht
     if order is None:
         raise Http404("No such order.")
     lines = list(order.lines.select_related("item").order_by("line_number"))
-    events = list(
-        OrderEvent.objects.filter(vendor_id=scope.vendor_id, order_id=order.pk)
-        .select_related("user__membership", "line")
-        .order_by("at", "id")
-    )
+    events = order_event_list(scope=scope, order_id=order.pk)
     documents = edi.order_documents(scope=scope, order_id=order.pk)
     for document in documents:
         document.badges = edi.document_badges(document)
         document.error_lines = edi.document_error_lines(document)
     state = getattr(order, "edi_state", None)
-    with timezone.override(order.customer.timezone):
+    with timezone.override(scope.timezone):  # the vendor's pages: the vendor's zone
         return render(
             request,
             "portals/vendor_orders/detail.html",
@@ -103,7 +100,7 @@ def vendor_order_detail(request: HttpRequest, scope: Scope, order_id: int) -> Ht
                 "documents": documents,
                 "shipments": edi.order_shipments(scope=scope, order_id=order.pk),
                 "invoices": list(order.invoices.order_by("pk")),
-                "time_zone": order.customer.timezone,
+                "time_zone": scope.timezone,
                 "section": "vendor_orders",
             },
         )
@@ -127,7 +124,7 @@ def _x12_download(payload, name: str) -> HttpResponse:
 @portal_view(roles=VENDOR_STAFF)
 def edi_document(request: HttpRequest, scope: Scope, document_id: int) -> HttpResponse:
     document = _document(scope, document_id)
-    zone = document.customer.timezone if document.customer else "UTC"
+    zone = scope.timezone  # the vendor's pages: the vendor's zone
     with timezone.override(zone):
         return render(
             request,

@@ -4,7 +4,7 @@ from django.db.models import Q
 from cmi.filters import IdFilter
 from cmi.tenancy import scope_for_request
 from stocking.models import Bin, Location, ScannerDevice, Site
-from stocking.selectors import BIN_STATUSES, bin_status_q
+from stocking.selectors import BIN_STATUSES, bin_search, bin_status_q
 
 
 class BinFilter(django_filters.FilterSet):
@@ -18,10 +18,23 @@ class BinFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[(s, s) for s in BIN_STATUSES], method="filter_status"
     )
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=100,
+        label="Search: SKU, description, shelf label, the customer's part numbers and "
+        "barcodes, the item's barcodes (as the portal's stock search)",
+    )
 
     class Meta:
         model = Bin
-        fields = ["label", "location", "location_code", "sku", "customer", "site", "status"]
+        fields = ["label", "location", "location_code", "sku", "customer", "site", "status", "q"]
+
+    def filter_q(self, queryset, name, value):
+        text = value.strip()
+        scope = scope_for_request(self.request)
+        if not text or scope is None:
+            return queryset
+        return bin_search(scope=scope, bins=queryset, text=text)
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(bin_status_q(value))

@@ -339,7 +339,10 @@ def test_invite_creates_a_user_who_sets_a_password_by_the_mail_link(
 
     visitor = Client()
     form_page = visitor.get(link, follow=True)
-    assert form_page.status_code == 200 and "Choose a new password" in form_page.content.decode()
+    # They never had a password: the page asks them to set one, not to replace it.
+    page = form_page.content.decode()
+    assert form_page.status_code == 200 and "Set your password" in page
+    assert "Choose a new password" not in page
     new_password = "a-Fresh-password-42"
     done = visitor.post(
         form_page.redirect_chain[-1][0],
