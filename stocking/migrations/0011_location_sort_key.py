@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cmi', '0006_domainevent'),
-        ('stocking', '0009_rfid'),
+        ('stocking', '0010_ledger_received_at'),
     ]
 
     operations = [
