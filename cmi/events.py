@@ -230,8 +230,8 @@ def emit_many(
     occurrences: list[Occurrence],
     occurred_at: dt.datetime | None = None,
 ) -> list[int]:
-    """`emit` for a batch: one insert and one dispatch task, whatever the batch's size
-    (the insert runs also for an empty batch: the caller's query count stays fixed).
+    """`emit` for a batch: one insert and one dispatch task, whatever the batch's size;
+    nothing at all when nothing happened.
 
     For set-based services (a batch of scans, a sweep) whose query count must not grow
     with the rows they touch.
@@ -241,6 +241,8 @@ def emit_many(
         raise UnknownEventKind(kind)
     if spec.scope == "customer" and any(o.customer_id is None for o in occurrences):
         raise ValueError(f"{kind} is about a customer: customer_id is required")
+    if not occurrences:
+        return []
     when = occurred_at or timezone.now()
     ids = _insert(
         [

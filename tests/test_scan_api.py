@@ -466,17 +466,48 @@ def test_batch_query_count_does_not_grow(cw, world):
     sku = world["a"].items[0].sku
     counts = {}
     for size in (10, 500):
+        # Both batches end with a count of zero on a bin that had stock, so each writes
+        # its bin.at_zero events (one insert; the next test prices that insert).
+        Bin.objects.filter(pk__in=[b.pk for b in cw.bins]).update(on_hand=1_000_000)
         events = []
         for i in range(size):
             kind = ("issue", "receive", "count")[i % 3]
             code = labels[i % len(labels)] if i % 2 else sku
             events.append(scan(kind, code, location="SHELF-A", quantity=1 + i % 5))
+        events[-1] = scan("count", labels[0], location="SHELF-A", quantity=0)
         with CaptureQueriesContext(connection) as ctx:
             body = post(cw.token, events).json()
         assert body["accepted"] == size
         counts[size] = len(ctx.captured_queries)
     assert counts[10] == counts[500], counts
     assert counts[500] <= 18, counts  # auth, resolve codes (6), lock, duplicates, writes
+
+
+def test_bins_reaching_zero_cost_one_insert_whatever_the_batch(cw):
+    """A batch that empties bins writes their bin.at_zero events in one insert: the same
+    number of queries at 10 events as at 500, one more than a batch that empties none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cmi.models import DomainEvent
+
+    labels = [b.label for b in cw.bins]
+    counts = {}
+    for size in (10, 500):
+        Bin.objects.filter(pk__in=[b.pk for b in cw.bins]).update(on_hand=1)
+        events = [
+            scan("issue", labels[i % len(labels)], location="SHELF-A", quantity=1 + i % 5)
+            for i in range(size)
+        ]
+        before = DomainEvent.objects.filter(kind="bin.at_zero").count()
+        with CaptureQueriesContext(connection) as ctx:
+            body = post(cw.token, events).json()
+        assert body["accepted"] == size
+        counts[size] = len(ctx.captured_queries)
+        emptied = DomainEvent.objects.filter(kind="bin.at_zero").count() - before
+        assert emptied == len(labels), "one event per bin per batch"
+    assert counts[10] == counts[500], counts
+    assert counts[500] <= 19, counts  # the budget above, plus the events' insert
 
 
 def test_unknown_event_id_echoes_even_when_other_fields_bad(cw):
