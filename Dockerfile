@@ -35,6 +35,7 @@ COPY replenishment ./replenishment
 COPY portals ./portals
 COPY edi ./edi
 COPY insight ./insight
+COPY notify ./notify
 COPY webhooks ./webhooks
 COPY templates ./templates
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.utils import timezone
@@ -161,9 +162,21 @@ def _fit(value: str, minimum: int) -> str:
 
 
 def purchase_order_segments(
-    *, order: Order, lines: list[OrderLine], separators: Separators, purpose: str
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    separators: Separators,
+    purpose: str,
+    part_numbers: Mapping[int, str] | None = None,
+    gtins: Mapping[int, str] | None = None,
 ) -> list[Segment]:
-    """The 850's body (between ST and SE): BEG, CUR, REF, PER, DTM, N1 loops, PO1 loops, CTT."""
+    """The 850's body (between ST and SE): BEG, CUR, REF, PER, DTM, N1 loops, PO1 loops, CTT.
+
+    `part_numbers` (the customer's own, by item id) and `gtins` (by item id) add the
+    PO1's buyer part number and GTIN where there is one.
+    """
+    part_numbers = part_numbers or {}
+    gtins = gtins or {}
 
     def clean(value: str, limit: int) -> str:
         return text_clean(value or "", separators)[:limit]
@@ -215,10 +228,10 @@ def purchase_order_segments(
             "VP",
             clean(item.sku, 48),
         ]
-        part = getattr(line, "customer_part_number", "")
+        part = part_numbers.get(line.item_id, "")
         if part:
             element += ["BP", clean(part, 48)]
-        gtin = getattr(line, "gtin", "")
+        gtin = gtins.get(line.item_id, "")
         if gtin:
             element += [GTIN_QUALIFIERS[len(gtin)], gtin]
         segments.append(Segment("PO1", element))
@@ -262,11 +275,15 @@ def purchase_orders_write(*, vendor_id: int, order_ids: list[int], purpose: str)
     written = []
     for order in orders:
         mine = [line for line in lines if line.order_id == order.pk and line.quantity_ordered > 0]
-        for line in mine:
-            line.customer_part_number = parts.get((order.customer_id, line.item_id), "")
-            line.gtin = gtins.get(line.item_id, "")
         segments = purchase_order_segments(
-            order=order, lines=mine, separators=separators, purpose=purpose
+            order=order,
+            lines=mine,
+            separators=separators,
+            purpose=purpose,
+            part_numbers={
+                line.item_id: parts.get((order.customer_id, line.item_id), "") for line in mine
+            },
+            gtins=gtins,
         )
         written.append(
             document_write(
