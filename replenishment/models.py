@@ -90,8 +90,13 @@ class Order(models.Model):
 class OrderLine(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="order_lines")
+    # Both lookups are served by composite indexes that start with the column
+    # (order_line_number_unique, and the (bin, order) index): a single-column index
+    # on either would only cost every line written (the sweep writes thousands).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    bin = models.ForeignKey(
+        Bin, on_delete=models.PROTECT, related_name="order_lines", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
     line_number = models.PositiveIntegerField()
     quantity_proposed = models.PositiveIntegerField()
