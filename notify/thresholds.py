@@ -66,11 +66,15 @@ class Thresholds:
         return self.resolve(customer_id, kind)[0]
 
 
-def thresholds_load(*, vendor_id: int, customer_id: int | None = None) -> Thresholds:
-    """Every threshold row of the vendor (or only its defaults and one customer's), in
-    one query."""
+def thresholds_load(
+    *, vendor_id: int, customer_id: int | None = None, defaults_only: bool = False
+) -> Thresholds:
+    """Every threshold row of the vendor (or only its defaults, and one customer's when
+    named), in one query."""
     qs = AlertThreshold.objects.filter(vendor_id=vendor_id)
-    if customer_id is not None:
+    if defaults_only:
+        qs = qs.filter(customer__isnull=True)
+    elif customer_id is not None:
         qs = qs.filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
     rows = {(c, k): h for c, k, h in qs.values_list("customer_id", "kind", "hours")}
     return Thresholds(vendor_id=vendor_id, rows=rows)
@@ -186,7 +190,9 @@ def alert_thresholds_set(
             )
         ],
     )
-    return thresholds_load(vendor_id=scope.vendor_id, customer_id=customer_id)
+    return thresholds_load(
+        vendor_id=scope.vendor_id, customer_id=customer_id, defaults_only=customer_id is None
+    )
 
 
 # --- the read both the API and the portal show ---------------------------------------
@@ -210,7 +216,14 @@ def thresholds_effective(*, scope: Scope, customer_id: int | None) -> list[Effec
         and not Customer.objects.for_scope(scope).filter(pk=customer_id).exists()
     ):
         raise ApiError("not_found", "Not found.", status_code=404)
-    loaded = thresholds_load(vendor_id=scope.vendor_id, customer_id=customer_id)
+    loaded = thresholds_load(
+        vendor_id=scope.vendor_id, customer_id=customer_id, defaults_only=customer_id is None
+    )
+    return effective_rows(loaded, customer_id)
+
+
+def effective_rows(loaded: Thresholds, customer_id: int | None) -> list[Effective]:
+    """The rows of `thresholds_effective` from thresholds already read (no query)."""
     out = []
     for kind in KINDS:
         hours, source = loaded.resolve(customer_id, kind)

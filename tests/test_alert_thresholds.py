@@ -392,3 +392,83 @@ def test_clearing_a_customers_hours_inherits_the_vendor_default(world):
     resp = as_user(va.admin).patch(customer_url(c0), {"hours": {SILENT: None}}, format="json")
     row = next(t for t in resp.json()["thresholds"] if t["kind"] == SILENT)
     assert (row["hours"], row["source"], row["own"], row["inherited"]) == (6, "vendor", None, 6)
+
+
+# --- the portal ------------------------------------------------------------------------
+
+
+def _settings_url() -> str:
+    from django.urls import reverse
+
+    return reverse("portals:settings")
+
+
+def _customer_settings_url(customer_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse("portals:customer_settings", kwargs={"customer_id": customer_id})
+
+
+def test_the_settings_page_saves_the_vendor_defaults(world):
+    from tests.portals.helpers import signed_in
+
+    va = world["a"]
+    client = signed_in(va.admin)
+    page = client.get(_settings_url()).content.decode()
+    assert "Alert thresholds" in page and 'name="thresholds-below_min"' in page
+    resp = client.post(
+        _settings_url(),
+        {"action": "thresholds", "thresholds-below_min": "6", "thresholds-scanner_silent": ""},
+        follow=True,
+    )
+    assert resp.status_code == 200
+    assert "Alert thresholds saved." in resp.content.decode()
+    assert list(AlertThreshold.objects.values_list("customer_id", "kind", "hours")) == [
+        (None, BELOW, 6)
+    ]
+
+
+def test_the_customer_settings_page_overrides_and_clears_to_inherit(world):
+    from tests.portals.helpers import signed_in
+
+    va = world["a"]
+    c0 = va.customers[0].customer
+    alert_thresholds_set(scope=admin_scope(va), customer_id=None, hours={SILENT: 9})
+    client = signed_in(va.admin)
+    url = _customer_settings_url(c0.pk)
+    assert "your default" in client.get(url).content.decode()
+    body = {"action": "thresholds", "thresholds-scanner_silent": "3"}
+    resp = client.post(url, body, follow=True)
+    assert f"Alert thresholds of {c0.name} saved." in resp.content.decode()
+    assert threshold_hours(vendor_id=va.vendor.pk, customer_id=c0.pk, kind=SILENT) == 3
+    client.post(url, {"action": "thresholds", "thresholds-scanner_silent": ""})
+    assert threshold_hours(vendor_id=va.vendor.pk, customer_id=c0.pk, kind=SILENT) == 9
+    assert not AlertThreshold.objects.filter(customer=c0).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "Hours are a whole number from 1 to 720."), ("soon", "Enter a whole number.")],
+)
+def test_bad_hours_on_the_page_are_shown_next_to_the_field(world, value, message):
+    from tests.portals.helpers import signed_in
+
+    va = world["a"]
+    url = _customer_settings_url(va.customers[0].customer.pk)
+    resp = signed_in(va.admin).post(url, {"action": "thresholds", "thresholds-below_min": value})
+    assert resp.status_code == 400
+    page = resp.content.decode()
+    assert f'<p class="field__error" id="id_thresholds-below_min_error">{message}</p>' in page
+    assert not AlertThreshold.objects.exists()
+
+
+def test_another_vendors_customer_thresholds_page_is_404(world):
+    from tests.portals.helpers import signed_in
+
+    va, vb = world["a"], world["b"]
+    url = _customer_settings_url(vb.customers[0].customer.pk)
+    client = signed_in(va.admin)
+    assert client.get(url).status_code == 404
+    body = {"action": "thresholds", "thresholds-below_min": "2"}
+    assert client.post(url, body).status_code == 404
+    assert not AlertThreshold.objects.exists()

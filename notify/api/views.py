@@ -151,10 +151,10 @@ class VendorAlertThresholdsView(APIView):
     def patch(self, request):
         body = AlertThresholdsIn(data=request.data)
         body.is_valid(raise_exception=True)
-        thresholds.alert_thresholds_set(
+        loaded = thresholds.alert_thresholds_set(
             scope=self.scope, customer_id=None, hours=body.validated_data["hours"]
         )
-        rows = thresholds.thresholds_effective(scope=self.scope, customer_id=None)
+        rows = thresholds.effective_rows(loaded, None)
         return Response(_thresholds_body(None, rows))
 
 
@@ -180,8 +180,8 @@ class CustomerAlertThresholdsView(APIView):
     def patch(self, request, customer_id: int):
         body = AlertThresholdsIn(data=request.data)
         body.is_valid(raise_exception=True)
-        thresholds.alert_thresholds_set(
+        loaded = thresholds.alert_thresholds_set(
             scope=self.scope, customer_id=customer_id, hours=body.validated_data["hours"]
         )
-        rows = thresholds.thresholds_effective(scope=self.scope, customer_id=customer_id)
+        rows = thresholds.effective_rows(loaded, customer_id)
         return Response(_thresholds_body(customer_id, rows))
