@@ -472,3 +472,25 @@ def test_another_vendors_customer_thresholds_page_is_404(world):
     body = {"action": "thresholds", "thresholds-below_min": "2"}
     assert client.post(url, body).status_code == 404
     assert not AlertThreshold.objects.exists()
+
+
+def test_the_api_reads_thresholds_at_a_fixed_number_of_queries(db):
+    """The customer's and the vendor's thresholds answer in the same number of queries
+    with 2 customers and no rows as with 8 customers each holding its own."""
+    counts = []
+    for code, n, rows in (("small", 2, False), ("large", 8, True)):
+        vw = vendor_world(code, customers=n)
+        if rows:
+            alert_thresholds_set(scope=admin_scope(vw), customer_id=None, hours={BELOW: 5})
+            for cw in vw.customers:
+                alert_thresholds_set(
+                    scope=admin_scope(vw), customer_id=cw.customer.pk, hours={SILENT: 3}
+                )
+        client = as_user(vw.admin)
+        sizes = []
+        for target in (VENDOR_URL, customer_url(vw.customers[0].customer.pk)):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(target).status_code == 200
+            sizes.append(len(ctx.captured_queries))
+        counts.append(sizes)
+    assert counts[0] == counts[1], counts
