@@ -283,6 +283,10 @@ SPECTACULAR_SETTINGS = {
         "ReleasePolicyEnum": "cmi.models.ReleasePolicy",
         "EventKindEnum": "cmi.events.KIND_CHOICES",
         "ScorecardMetricEnum": "insight.scorecard.metrics.METRIC_CHOICES",
+        "AlertThresholdKindEnum": "notify.models.ThresholdKind",
+        "AlertThresholdSourceEnum": ["customer", "vendor", "default"],
+        # The settings history's `source` keeps its name beside the thresholds' own.
+        "SourceEnum": ["api", "portal", "import", "adjust", "create", "admin", "recommendation"],
     },
 }
 

@@ -8,6 +8,7 @@ handed over twice writes nothing twice and a mail is never sent twice.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -197,3 +198,63 @@ class Watch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_id} since {self.since.isoformat()}"
+
+
+class ThresholdKind(models.TextChoices):
+    """The alerts that wait N hours before they are news; the values are their event
+    kinds (cmi/events.py), so a threshold and the alert it delays share one name."""
+
+    BELOW_MIN = "bin.below_min_unordered", "Bin below min with nothing on order"
+    APPROVAL_WAITING = "order.approval_overdue", "Order still awaiting approval"
+    SCANNER_SILENT = "scanner.silent", "Scanner silent"
+
+
+THRESHOLD_MAX_HOURS = 720  # 30 days: longer is no longer an alert
+
+
+class AlertThreshold(models.Model):
+    """How many hours one kind of condition lasts before it is news: for one customer,
+    or (customer empty) the vendor's default. Without either, the NOTIFY_* setting.
+    Resolved by notify/thresholds.py."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=64, choices=ThresholdKind.choices)
+    hours = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX_HOURS)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_customer_field = "customer"
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vendor_id", "customer_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "customer", "kind"],
+                condition=models.Q(customer__isnull=False),
+                name="alert_threshold_one_per_customer",
+            ),
+            # NULLs are distinct in a unique index: the vendor default needs its own.
+            models.UniqueConstraint(
+                fields=["vendor", "kind"],
+                condition=models.Q(customer__isnull=True),
+                name="alert_threshold_one_vendor_default",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours__gte=1, hours__lte=THRESHOLD_MAX_HOURS),
+                name="alert_threshold_hours_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ThresholdKind.values),
+                name="alert_threshold_known_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        whose = f"customer {self.customer_id}" if self.customer_id else "vendor default"
+        return f"{self.kind} after {self.hours} h ({whose})"

@@ -1,5 +1,5 @@
 """Forms of the vendor's settings pages: the trading partner profile, a customer's
-release policy and its reps.
+release policy and its reps; the alert thresholds of the vendor and of a customer.
 
 Each form checks its input with the API's own input serializer, so a value the API
 refuses is refused here with the same message, and the services decide the rest.
@@ -15,6 +15,8 @@ from cmi.models import ReleasePolicy
 from cmi.timezones import time_zone_choices
 from edi.api.outbox_serializers import PartnerIn
 from edi.models import TradingPartner
+from notify.models import THRESHOLD_MAX_HOURS, ThresholdKind
+from notify.thresholds import Effective
 from portals.forms import QueryStringForm
 
 
@@ -255,3 +257,41 @@ class VendorOrderFilterForm(QueryStringForm):
         ]
         self.fields["status"].choices = [("", "Any status"), *statuses]
         self.fields["edi"].choices = [("", "Any EDI state"), *edi_states]
+
+
+class AlertThresholdsForm(forms.Form):
+    """The hours of each alert that waits (notify/thresholds.py): blank inherits. The
+    range is the service's rule, so its refusal stands next to the field it is about."""
+
+    prefix = "thresholds"
+
+    def __init__(self, *args, rows: list[Effective], for_customer: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        inherit = "the vendor's default" if for_customer else "the platform's default"
+        for row in rows:
+            self.fields[threshold_field(row.kind)] = forms.IntegerField(
+                label=f"{row.label} (hours)",
+                required=False,
+                initial=row.own,
+                help_text=f"Blank: {inherit}, {row.inherited} h.",
+                widget=forms.NumberInput(attrs={"min": 1, "max": THRESHOLD_MAX_HOURS}),
+            )
+
+    def hours(self) -> dict[str, int | None]:
+        return {row.kind: self.cleaned_data.get(threshold_field(row.kind)) for row in self.rows}
+
+    def add_service_error(self, err: ApiError) -> None:
+        name = threshold_field(err.field or "")
+        self.add_error(name if name in self.fields else None, str(err.detail))
+
+    def bound_rows(self) -> list[tuple[Effective, forms.BoundField]]:
+        return [(row, self[threshold_field(row.kind)]) for row in self.rows]
+
+
+def threshold_field(kind: str) -> str:
+    """A kind's form field: its ThresholdKind member's name (below_min, ...)."""
+    try:
+        return ThresholdKind(kind).name.lower()
+    except ValueError:
+        return ""

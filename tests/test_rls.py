@@ -143,6 +143,14 @@ def the_works(vw) -> None:
     Watch.objects.create(
         vendor=vw.vendor, kind="scanner.silent", subject_id=b.pk, since=b.created_at
     )
+    # alert thresholds: the vendor's default and one customer's own
+    from notify.thresholds import alert_thresholds_set
+
+    admin_scope = Scope(vendor_id=vw.vendor.pk, role="vendor_admin", user_id=vw.admin.pk)
+    alert_thresholds_set(scope=admin_scope, customer_id=None, hours={"scanner.silent": 12})
+    alert_thresholds_set(
+        scope=admin_scope, customer_id=cw.customer.pk, hours={"bin.below_min_unordered": 2}
+    )
     # a webhook endpoint that hears it, its delivery and one attempt (a public address:
     # the SSRF guard is on; nothing is sent, the attempt is recorded as if answered)
     from django.utils import timezone

@@ -1,4 +1,5 @@
-"""The token's own user's notifications and alert choices: parse, call, render."""
+"""The token's own user's notifications and alert choices, and the alert thresholds of
+the vendor and its customers: parse, call, render."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from rest_framework.views import APIView
 from cmi.api.base import ScopedViewSet
 from cmi.api.serializers import ErrorSerializer
 from cmi.errors import ApiError
-from cmi.permissions import ALL_PEOPLE, HasScope
-from notify import selectors, services
+from cmi.permissions import ALL_PEOPLE, VENDOR_STAFF, HasScope
+from notify import selectors, services, thresholds
 from notify.api.serializers import (
+    AlertThresholdsIn,
+    AlertThresholdsOut,
     NotificationOut,
     ReadIn,
     ReadOut,
@@ -104,3 +107,81 @@ class SubscriptionView(APIView):
         )
         rows = selectors.subscriptions_effective(scope=self.scope)
         return Response(SubscriptionOut(rows, many=True).data)
+
+
+def _thresholds_body(customer_id: int | None, rows) -> dict:
+    return AlertThresholdsOut(
+        {
+            "customer": customer_id,
+            "thresholds": [
+                {
+                    "kind": r.kind,
+                    "label": r.label,
+                    "hours": r.hours,
+                    "source": r.source.value,
+                    "own": r.own,
+                    "inherited": r.inherited,
+                }
+                for r in rows
+            ],
+        }
+    ).data
+
+
+_THRESHOLD_ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+class VendorAlertThresholdsView(APIView):
+    """The vendor's default alert thresholds: how many hours a bin stays below min with
+    nothing on order, an order waits for approval, a scanner is silent, before the alert.
+    Vendor staff read; vendor admins change. A customer's own hours win over these."""
+
+    permission_classes = [HasScope]
+    read_roles = VENDOR_STAFF
+    write_roles = frozenset({"vendor_admin"})
+
+    @extend_schema(responses={200: AlertThresholdsOut, 403: ErrorSerializer})
+    def get(self, request):
+        rows = thresholds.thresholds_effective(scope=self.scope, customer_id=None)
+        return Response(_thresholds_body(None, rows))
+
+    @extend_schema(
+        request=AlertThresholdsIn, responses={200: AlertThresholdsOut, **_THRESHOLD_ERRORS}
+    )
+    def patch(self, request):
+        body = AlertThresholdsIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        loaded = thresholds.alert_thresholds_set(
+            scope=self.scope, customer_id=None, hours=body.validated_data["hours"]
+        )
+        rows = thresholds.effective_rows(loaded, None)
+        return Response(_thresholds_body(None, rows))
+
+
+class CustomerAlertThresholdsView(APIView):
+    """One customer's alert thresholds: its own hours, else the vendor's default, else
+    the platform's. The customer's people and the vendor's staff who see the customer
+    read; vendor staff change (a customer user gets 403). A customer outside your scope
+    is a 404."""
+
+    permission_classes = [HasScope]
+    read_roles = ALL_PEOPLE
+    # The service decides: a customer user of another customer is a 404, not a 403.
+    write_roles = ALL_PEOPLE
+
+    @extend_schema(responses={200: AlertThresholdsOut, 404: ErrorSerializer})
+    def get(self, request, customer_id: int):
+        rows = thresholds.thresholds_effective(scope=self.scope, customer_id=customer_id)
+        return Response(_thresholds_body(customer_id, rows))
+
+    @extend_schema(
+        request=AlertThresholdsIn, responses={200: AlertThresholdsOut, **_THRESHOLD_ERRORS}
+    )
+    def patch(self, request, customer_id: int):
+        body = AlertThresholdsIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        loaded = thresholds.alert_thresholds_set(
+            scope=self.scope, customer_id=customer_id, hours=body.validated_data["hours"]
+        )
+        rows = thresholds.effective_rows(loaded, customer_id)
+        return Response(_thresholds_body(customer_id, rows))

@@ -13,6 +13,7 @@ from cmi.errors import ApiError
 from cmi.models import Customer, Membership, Role
 from cmi.services import customer_reps_assign
 from edi.models import TradingPartner
+from notify.thresholds import alert_thresholds_set
 from tests.conftest import as_user
 from tests.factories import user_make, vendor_world
 from tests.portals.helpers import signed_in
@@ -359,11 +360,16 @@ def test_settings_pages_have_a_fixed_query_count(db):
                 customer_id=vw.customers[0].customer.pk,
                 rep_user_ids=[vw.rep.pk, rep.pk],
             )
+        for cw in vw.customers:  # each customer with its own alert thresholds
+            alert_thresholds_set(
+                scope=vw.scope, customer_id=cw.customer.pk, hours={"scanner.silent": 3}
+            )
         client = signed_in(vw.admin)
         counts.append(
             (_count(client, SETTINGS), _count(client, customer_settings_url(vw.customers[0])))
         )
     assert counts[0] == counts[1], counts
     settings_queries, customer_queries = counts[0]
-    assert settings_queries <= 6  # session, user, membership; partner, count, page
-    assert customer_queries <= 6  # + customer, reps, assigned reps
+    # session, user, membership; partner, alert thresholds, count, page
+    assert settings_queries <= 7
+    assert customer_queries <= 7  # + customer, reps, assigned reps, alert thresholds
