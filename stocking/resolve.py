@@ -27,6 +27,20 @@ from cmi.scoping import Scope
 from stocking.models import Bin, Location
 from stocking.scans import ScanInput, ScanRejected
 
+# What placing a scan reads of a bin (bin_for, the ingest's kind checks, the ingest's
+# customer): the rest of the row is read again under the bin's lock when it is written.
+BIN_COLUMNS = (
+    "customer_id",
+    "site_id",
+    "location_id",
+    "item_id",
+    "label",
+    "active",
+    "kanban_quantity",
+    "tare_grams",
+    "item__unit_weight_grams",
+)
+
 
 @dataclass
 class Resolver:
@@ -141,7 +155,13 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     if not codes:
         return res
     labels = codes | {symbology_strip(c) for c in codes}
-    for found in Bin.objects.for_scope(scope).filter(label__in=labels).select_related("item"):
+    for found in (
+        Bin.objects.for_scope(scope)
+        .filter(label__in=labels)
+        .select_related("item")
+        .only(*BIN_COLUMNS)
+        .order_by()
+    ):
         res.bins_by_label[found.label] = found
     item_codes = {
         c
@@ -189,7 +209,9 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
             here &= Q(site_id=scope.site_id)
         wanted |= here
     if item_ids or gtin_item_ids:
-        for found in Bin.objects.for_scope(scope).filter(wanted).select_related("item"):
+        for found in (
+            Bin.objects.for_scope(scope).filter(wanted).select_related("item").only(*BIN_COLUMNS)
+        ):
             if found.location_id in {loc.pk for loc in res.locations.values()}:
                 res.bins_by_place[(found.location_id, found.item_id)] = found
             if found.item_id in gtin_item_ids and (

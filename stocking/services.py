@@ -25,6 +25,24 @@ log = logging.getLogger(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 LAST_SEEN_EVERY = dt.timedelta(minutes=1)
+# What applying events reads and writes of a locked bin, and bin_event_data's fields.
+LOCKED_BIN_COLUMNS = (
+    "customer_id",
+    "site_id",
+    "label",
+    "min_qty",
+    "max_qty",
+    "on_hand",
+    "on_order",
+    "kanban_quantity",
+    "tare_grams",
+    "last_count_at",
+    "last_scan_at",
+    "updated_at",
+    "item__sku",
+    "item__unit_weight_grams",
+    "site__code",
+)
 
 
 @dataclass
@@ -123,6 +141,13 @@ def scan_batch_ingest(
     return ScanBatchResult(results=results, touched_bin_ids=touched)
 
 
+def _seen_lately(scope: Scope, now: dt.datetime) -> bool:
+    """The device's last_seen_at, as its token lookup read it, is under a minute old:
+    no statement at all (the conditional UPDATE below would change nothing)."""
+    seen = scope.device_seen_at
+    return seen is not None and seen >= now - LAST_SEEN_EVERY
+
+
 def _check_kind(scan: ScanInput, found: Bin) -> None:
     if scan.kind == MovementKind.WEIGHT and (
         found.tare_grams is None or not found.item.unit_weight_grams
@@ -142,7 +167,7 @@ def _store(
     results: list[ScanResult],
     now: dt.datetime,
 ) -> set[int]:
-    if scope.device_id is not None:
+    if scope.device_id is not None and not _seen_lately(scope, now):
         # At most once a minute: this row is shared by every post of the device, and
         # writing it on each would queue them all behind one lock.
         ScannerDevice.objects.filter(pk=scope.device_id).filter(
@@ -158,15 +183,20 @@ def _store(
         for b in Bin.objects.select_for_update(of=("self",))
         .filter(pk__in=bin_ids)
         .select_related("item", "site")
+        .only(*LOCKED_BIN_COLUMNS)
         .order_by("pk")
     }
     # An event id is one event per customer: another customer's scanner may reuse it.
+    # No ordering: the model's (-occurred_at, -id) would sort, or walk the customer's
+    # history by time; unordered it is a lookup in the unique (vendor, customer, event id).
     known = set(
         ScanEvent.objects.filter(
             vendor_id=scope.vendor_id,
             customer_id__in={b.customer_id for _, b in placed},
             event_id__in=[s.event_id for s, _ in placed],
-        ).values_list("customer_id", "event_id")
+        )
+        .order_by()
+        .values_list("customer_id", "event_id")
     )
     fresh = []
     for scan, found in placed:
