@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cmi import events as domain_events
-from cmi.rows import rows_insert, rows_update
+from cmi.rows import rows_insert_values, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, RfidCard, ScanEvent, ScannerDevice
@@ -148,6 +148,42 @@ def _seen_lately(scope: Scope, now: dt.datetime) -> bool:
     return seen is not None and seen >= now - LAST_SEEN_EVERY
 
 
+# The columns the ingest writes, in the order of its row tuples.
+EVENT_FIELDS = (
+    "vendor_id",
+    "customer_id",
+    "event_id",
+    "bin_id",
+    "kind",
+    "code",
+    "location_code",
+    "quantity",
+    "gross_grams",
+    "occurred_at",
+    "received_at",
+    "device_id",
+    "user_id",
+    "kanban_pending",
+)
+LEDGER_FIELDS = (
+    "vendor_id",
+    "customer_id",
+    "bin_id",
+    "kind",
+    "quantity",
+    "delta",
+    "on_hand_after",
+    "applied",
+    "scan_event_id",
+    "device_id",
+    "user_id",
+    "occurred_at",
+    "received_at",
+    "lot",
+    "expiry",
+)
+
+
 def _check_kind(scan: ScanInput, found: Bin) -> None:
     if scan.kind == MovementKind.WEIGHT and (
         found.tare_grams is None or not found.item.unit_weight_grams
@@ -207,32 +243,34 @@ def _store(
     if not fresh:
         return set()
 
-    events = rows_insert(
+    kanban = MovementKind.KANBAN
+    event_pks = rows_insert_values(
         ScanEvent,
+        EVENT_FIELDS,
         [
-            ScanEvent(
-                vendor_id=scope.vendor_id,
-                customer_id=b.customer_id,
-                event_id=s.event_id,
-                bin_id=b.pk,
-                kind=s.kind,
-                code=s.code,
-                location_code=s.location,
-                quantity=s.quantity,
-                gross_grams=s.gross_grams,
-                occurred_at=s.occurred_at,
-                received_at=now,
-                device_id=scope.device_id,
-                user_id=scope.user_id,
-                kanban_pending=s.kind == MovementKind.KANBAN,
+            (
+                scope.vendor_id,
+                b.customer_id,
+                s.event_id,
+                b.pk,
+                s.kind,
+                s.code,
+                s.location,
+                s.quantity,
+                s.gross_grams,
+                s.occurred_at,
+                now,
+                scope.device_id,
+                scope.user_id,
+                s.kind == kanban,
             )
             for s, b in fresh
         ],
     )
-    event_pk = {e.event_id: e.pk for e in events}
+    event_pk = {s.event_id: pk for (s, _), pk in zip(fresh, event_pks, strict=True)}
     had_stock = {b.pk for _, b in fresh if b.on_hand > 0}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
-    rows_insert(LedgerEntry, ledger)
+    rows_insert_values(LedgerEntry, LEDGER_FIELDS, ledger)
     if receipts:
         for bin_id, quantity in hooks.receipts_allocate(
             vendor_id=scope.vendor_id, receipts=receipts
@@ -338,10 +376,10 @@ def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt
 
 def _apply(
     *, scope: Scope, fresh: list[tuple[ScanInput, Bin]], event_pk: dict, now: dt.datetime
-) -> tuple[list[LedgerEntry], dict[int, int]]:
+) -> tuple[list[tuple], dict[int, int]]:
     """Walk each bin's new events in the order they happened; bins are changed in memory."""
     later = _later_deltas(fresh)
-    ledger: list[LedgerEntry] = []
+    ledger: list[tuple] = []  # rows of LEDGER_FIELDS
     receipts: dict[int, int] = defaultdict(int)
     for scan, found in sorted(fresh, key=lambda sb: (sb[1].pk, sb[0].occurred_at, sb[0].index)):
         if scan.kind == MovementKind.KANBAN:
@@ -371,22 +409,22 @@ def _apply(
             else:
                 new = found.on_hand
         ledger.append(
-            LedgerEntry(
-                vendor_id=scope.vendor_id,
-                customer_id=found.customer_id,
-                bin_id=found.pk,
-                kind=scan.kind,
-                quantity=quantity,
-                delta=new - found.on_hand,
-                on_hand_after=new,
-                applied=applied,
-                scan_event_id=event_pk[scan.event_id],
-                device_id=scope.device_id,
-                user_id=scope.user_id,
-                occurred_at=scan.occurred_at,
-                received_at=now,
-                lot=scan.lot,
-                expiry=scan.expiry,
+            (
+                scope.vendor_id,
+                found.customer_id,
+                found.pk,
+                scan.kind,
+                quantity,
+                new - found.on_hand,
+                new,
+                applied,
+                event_pk[scan.event_id],
+                scope.device_id,
+                scope.user_id,
+                scan.occurred_at,
+                now,
+                scan.lot,
+                scan.expiry,
             )
         )
         found.on_hand = new
