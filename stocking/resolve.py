@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from catalog.gs1 import Gs1Read, gs1_read, gtin14, gtin_forms, symbology_strip
 from catalog.gtin import gtin_valid
@@ -28,7 +28,8 @@ from stocking.models import Bin, Location
 from stocking.scans import ScanInput, ScanRejected
 
 # What placing a scan reads of a bin (bin_for, the ingest's kind checks, the ingest's
-# customer): the rest of the row is read again under the bin's lock when it is written.
+# customer), with its item's unit weight as `unit_weight_grams`: the rest of the row is
+# read again under the bin's lock when it is written.
 BIN_COLUMNS = (
     "customer_id",
     "site_id",
@@ -38,7 +39,6 @@ BIN_COLUMNS = (
     "active",
     "kanban_quantity",
     "tare_grams",
-    "item__unit_weight_grams",
 )
 
 
@@ -158,8 +158,8 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     for found in (
         Bin.objects.for_scope(scope)
         .filter(label__in=labels)
-        .select_related("item")
         .only(*BIN_COLUMNS)
+        .annotate(unit_weight_grams=F("item__unit_weight_grams"))
         .order_by()
     ):
         res.bins_by_label[found.label] = found
@@ -210,7 +210,10 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
         wanted |= here
     if item_ids or gtin_item_ids:
         for found in (
-            Bin.objects.for_scope(scope).filter(wanted).select_related("item").only(*BIN_COLUMNS)
+            Bin.objects.for_scope(scope)
+            .filter(wanted)
+            .only(*BIN_COLUMNS)
+            .annotate(unit_weight_grams=F("item__unit_weight_grams"))
         ):
             if found.location_id in {loc.pk for loc in res.locations.values()}:
                 res.bins_by_place[(found.location_id, found.item_id)] = found

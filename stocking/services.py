@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cmi import events as domain_events
@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 LAST_SEEN_EVERY = dt.timedelta(minutes=1)
-# What applying events reads and writes of a locked bin, and bin_event_data's fields.
+# What applying events reads and writes of a locked bin, and bin_event_data's fields;
+# the item's and site's few values come as columns of the bin's row (no model
+# instances for them: at a thousand bins those cost more than the statement).
 LOCKED_BIN_COLUMNS = (
     "customer_id",
     "site_id",
@@ -39,9 +41,6 @@ LOCKED_BIN_COLUMNS = (
     "last_count_at",
     "last_scan_at",
     "updated_at",
-    "item__sku",
-    "item__unit_weight_grams",
-    "site__code",
 )
 
 
@@ -186,7 +185,7 @@ LEDGER_FIELDS = (
 
 def _check_kind(scan: ScanInput, found: Bin) -> None:
     if scan.kind == MovementKind.WEIGHT and (
-        found.tare_grams is None or not found.item.unit_weight_grams
+        found.tare_grams is None or not found.unit_weight_grams
     ):
         raise ScanRejected(
             "missing_weight_setup", f"Bin {found.label} has no tare or its item no unit weight."
@@ -218,8 +217,12 @@ def _store(
         b.pk: b
         for b in Bin.objects.select_for_update(of=("self",))
         .filter(pk__in=bin_ids)
-        .select_related("item", "site")
         .only(*LOCKED_BIN_COLUMNS)
+        .annotate(
+            unit_weight_grams=F("item__unit_weight_grams"),
+            item_sku=F("item__sku"),
+            site_code=F("site__code"),
+        )
         .order_by("pk")
     }
     # An event id is one event per customer: another customer's scanner may reuse it.
@@ -318,20 +321,21 @@ def _at_zero_emit(scope: Scope, emptied: list[Bin]) -> None:
                 site_id=b.site_id,
                 subject_type="bin",
                 subject_id=b.pk,
-                data=bin_event_data(b),
+                data=bin_event_data(b, sku=b.item_sku, site=b.site_code),
             )
             for b in emptied
         ],
     )
 
 
-def bin_event_data(b: Bin) -> dict:
-    """The `data` of a bin's domain events (cmi/events.py _BIN); item and site loaded."""
+def bin_event_data(b: Bin, *, sku: str | None = None, site: str | None = None) -> dict:
+    """The `data` of a bin's domain events (cmi/events.py _BIN): the item's SKU and the
+    site's code as given, else read from the bin's item and site (loaded)."""
     return {
         "bin_id": b.pk,
         "label": b.label,
-        "sku": b.item.sku,
-        "site": b.site.code,
+        "sku": sku if sku is not None else b.item.sku,
+        "site": site if site is not None else b.site.code,
         "on_hand": b.on_hand,
         "min_qty": b.min_qty,
         "max_qty": b.max_qty,
@@ -398,7 +402,7 @@ def _apply(
                 quantity = weight_to_count(
                     gross_grams=scan.gross_grams or Decimal(0),
                     tare_grams=found.tare_grams or Decimal(0),
-                    unit_weight_grams=found.item.unit_weight_grams or Decimal(1),
+                    unit_weight_grams=found.unit_weight_grams or Decimal(1),
                 )
             else:
                 quantity = scan.quantity or 0
