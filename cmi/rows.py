@@ -115,10 +115,12 @@ def _cast(f: models.Field) -> str:
 
 
 def _document(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> str:
-    converters = [_converter(f) for f in fields]
-    if any(converters):
-        pairs = list(enumerate(converters))
-        rows = [[c(row[i]) if c else row[i] for i, c in pairs] for row in rows]
+    converted = [(i, c) for i, c in enumerate(map(_converter, fields)) if c is not None]
+    if converted:
+        rows = [list(row) for row in rows]
+        for i, convert in converted:
+            for row in rows:
+                row[i] = convert(row[i])
     return json.dumps(rows, separators=(",", ":"))
 
 
