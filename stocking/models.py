@@ -247,7 +247,12 @@ class ScanEvent(models.Model):
         ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Kanban cards wait here until an evaluation orders them (under the bin's lock).
     kanban_pending = models.BooleanField(default=False)
@@ -270,6 +275,9 @@ class ScanEvent(models.Model):
             models.Index(
                 fields=["bin"], condition=Q(kanban_pending=True), name="scan_kanban_pending"
             ),
+            # A person's scans (a user's delete is checked against it); scanners' events,
+            # most of them, have no user and write no entry here.
+            models.Index(fields=["user"], condition=Q(user__isnull=False), name="scan_event_user"),
         ]
 
     def __str__(self) -> str:
@@ -299,7 +307,12 @@ class LedgerEntry(models.Model):
         ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
@@ -315,6 +328,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["bin", "occurred_at"]),
             # The usage aggregates' catch-up reads the rows written since its last run.
             models.Index(fields=["received_at"], name="ledger_received_at_idx"),
+            # As scan_event_user: only the rows a person wrote.
+            models.Index(fields=["user"], condition=Q(user__isnull=False), name="ledger_user"),
         ]
         verbose_name_plural = "ledger entries"
 
