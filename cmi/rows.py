@@ -226,3 +226,56 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list
         obj._state.adding = False
         obj._state.db = connection.alias
     return list(objs)
+
+
+def rows_insert_new(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    returning: Sequence[str],
+) -> list[tuple]:
+    """Insert the rows no unique constraint already holds, in one statement
+    (``ON CONFLICT DO NOTHING``); returns the ``returning`` fields of the rows inserted,
+    in no particular order.
+
+    A row whose key another transaction has inserted and not yet committed waits for
+    it, and is skipped when it commits: the database decides a race, no retry needed.
+    A later row of ``rows`` with the key of an earlier one is skipped too.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    wanted = [meta.get_field(name) for name in returning]
+    if not _supported(columns):
+        return _insert_new_one_by_one(model, columns, rows, wanted)
+    qn = connection.ops.quote_name
+    # SQLite needs the WHERE to tell the upsert clause from a join's ON.
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608 (quoted model columns)
+        f"SELECT {', '.join(_selects(columns))} FROM {_rows_source()} WHERE true "
+        f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(f.column) for f in wanted)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_document(columns, rows)])
+        return [
+            tuple(f.to_python(v) for f, v in zip(wanted, row, strict=True))
+            for row in cursor.fetchall()
+        ]
+
+
+def _insert_new_one_by_one(model, columns, rows, wanted) -> list[tuple]:
+    """Where one statement cannot (an old SQLite, a column type rows.py does not know)."""
+    from django.db import IntegrityError, transaction
+
+    out = []
+    for row in rows:
+        obj = model(**dict(zip((f.attname for f in columns), row, strict=True)))
+        try:
+            with transaction.atomic():
+                obj.save(force_insert=True)
+        except IntegrityError:
+            continue
+        out.append(tuple(getattr(obj, f.attname) for f in wanted))
+    return out

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cmi import events as domain_events
-from cmi.rows import rows_insert_values, rows_update
+from cmi.rows import rows_insert_new, rows_insert_values, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, RfidCard, ScanEvent, ScannerDevice
@@ -211,8 +211,8 @@ def _store(
     if not placed:
         return set()
     bin_ids = sorted({b.pk for _, b in placed})
-    # Lock in primary-key order, then look for duplicates: a concurrent post of the
-    # same batch waits here and then sees the events the other one stored.
+    # Lock in primary-key order, then store the events: a concurrent post of the same
+    # batch waits here, and its insert then skips the events the other one stored.
     bins = {
         b.pk: b
         for b in Bin.objects.select_for_update(of=("self",))
@@ -225,29 +225,11 @@ def _store(
         )
         .order_by("pk")
     }
-    # An event id is one event per customer: another customer's scanner may reuse it.
-    # No ordering: the model's (-occurred_at, -id) would sort, or walk the customer's
-    # history by time; unordered it is a lookup in the unique (vendor, customer, event id).
-    known = set(
-        ScanEvent.objects.filter(
-            vendor_id=scope.vendor_id,
-            customer_id__in={b.customer_id for _, b in placed},
-            event_id__in=[s.event_id for s, _ in placed],
-        )
-        .order_by()
-        .values_list("customer_id", "event_id")
-    )
-    fresh = []
-    for scan, found in placed:
-        if (found.customer_id, scan.event_id) in known:
-            results[scan.index].status = DUPLICATE
-        else:
-            fresh.append((scan, bins[found.pk]))
-    if not fresh:
-        return set()
-
+    # An event id is one event per customer (another customer's scanner may reuse it):
+    # the unique (vendor, customer, event id) skips the ones stored before, in one
+    # statement that is also the duplicate lookup.
     kanban = MovementKind.KANBAN
-    event_pks = rows_insert_values(
+    stored = rows_insert_new(
         ScanEvent,
         EVENT_FIELDS,
         [
@@ -267,10 +249,21 @@ def _store(
                 scope.user_id,
                 s.kind == kanban,
             )
-            for s, b in fresh
+            for s, b in placed
         ],
+        returning=("id", "customer_id", "event_id"),
     )
-    event_pk = {s.event_id: pk for (s, _), pk in zip(fresh, event_pks, strict=True)}
+    event_pk = {(customer_id, event_id): pk for pk, customer_id, event_id in stored}
+    fresh, taken = [], set()
+    for scan, found in placed:
+        key = (found.customer_id, scan.event_id)
+        if key not in event_pk or key in taken:  # stored before, or earlier in `placed`
+            results[scan.index].status = DUPLICATE
+        else:
+            taken.add(key)
+            fresh.append((scan, bins[found.pk]))
+    if not fresh:
+        return set()
     had_stock = {b.pk for _, b in fresh if b.on_hand > 0}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
     rows_insert_values(LedgerEntry, LEDGER_FIELDS, ledger)
@@ -422,7 +415,7 @@ def _apply(
                 new - found.on_hand,
                 new,
                 applied,
-                event_pk[scan.event_id],
+                event_pk[(found.customer_id, scan.event_id)],
                 scope.device_id,
                 scope.user_id,
                 scan.occurred_at,
