@@ -8,8 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
-from django.db.models import F
+from django.db import connection, models
 from django.utils import timezone
 
 from cmi.scoping import ScopedQuerySet
@@ -191,10 +190,21 @@ class VendorSequence(models.Model):
 
     @classmethod
     def next_value(cls, *, vendor_id: int, name: str) -> int:
-        """Call inside a transaction: the row stays locked until it commits."""
-        cls.objects.get_or_create(vendor_id=vendor_id, name=name)
-        cls.objects.filter(vendor_id=vendor_id, name=name).update(value=F("value") + 1)
-        return cls.objects.select_for_update().get(vendor_id=vendor_id, name=name).value
+        """Call inside a transaction: the row stays locked until it commits.
+
+        One statement (an upsert returning the new value): the first call creates the
+        counter at 1; a concurrent caller waits on the row's lock and gets the next.
+        """
+        qn = connection.ops.quote_name
+        table = qn(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, 1) "  # noqa: S608 (the model's own table)
+                "ON CONFLICT (vendor_id, name) "
+                f"DO UPDATE SET value = {table}.value + 1 RETURNING value",
+                [vendor_id, name],
+            )
+            return cursor.fetchone()[0]
 
 
 class SettingSource(models.TextChoices):

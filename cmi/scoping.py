@@ -6,6 +6,7 @@ There is no default manager that filters by magic: related lookups would bypass 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -25,6 +26,9 @@ class Scope:
     device_id: int | None = None
     erp_key_id: int | None = None
     timezone: str = "UTC"  # the vendor's zone, for the vendor's own pages
+    # A device's last_seen_at as its token lookup read it: the ingest writes it only
+    # when older than a minute, and needs no statement to know that.
+    device_seen_at: dt.datetime | None = field(default=None, compare=False, hash=False)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property

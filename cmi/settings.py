@@ -437,7 +437,8 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-due"] = {
 # redelivered (RabbitMQ at once, Redis after visibility_timeout) and are idempotent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=10)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# The engine was swapped for cmi.dbbackends.postgresql above: test the project's name.
+if DATABASES["default"]["ENGINE"] == "cmi.dbbackends.postgresql":
     # A database that does not answer fails the request fast (a 503), not in minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)

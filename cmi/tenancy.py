@@ -71,6 +71,7 @@ def scope_for_request(request) -> Scope | None:
                 customer_ids=frozenset({obj.customer_id}),
                 site_id=obj.site_id,
                 device_id=obj.pk,
+                device_seen_at=obj.last_seen_at,
             )
         else:
             assert isinstance(obj, ErpKey)

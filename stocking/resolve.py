@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from catalog.gs1 import Gs1Read, gs1_read, gtin14, gtin_forms, symbology_strip
 from catalog.gtin import gtin_valid
@@ -26,6 +26,20 @@ from catalog.models import CrossReference, Item, ItemBarcode
 from cmi.scoping import Scope
 from stocking.models import Bin, Location
 from stocking.scans import ScanInput, ScanRejected
+
+# What placing a scan reads of a bin (bin_for, the ingest's kind checks, the ingest's
+# customer), with its item's unit weight as `unit_weight_grams`: the rest of the row is
+# read again under the bin's lock when it is written.
+BIN_COLUMNS = (
+    "customer_id",
+    "site_id",
+    "location_id",
+    "item_id",
+    "label",
+    "active",
+    "kanban_quantity",
+    "tare_grams",
+)
 
 
 @dataclass
@@ -141,7 +155,13 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     if not codes:
         return res
     labels = codes | {symbology_strip(c) for c in codes}
-    for found in Bin.objects.for_scope(scope).filter(label__in=labels).select_related("item"):
+    for found in (
+        Bin.objects.for_scope(scope)
+        .filter(label__in=labels)
+        .only(*BIN_COLUMNS)
+        .annotate(unit_weight_grams=F("item__unit_weight_grams"))
+        .order_by()
+    ):
         res.bins_by_label[found.label] = found
     item_codes = {
         c
@@ -189,7 +209,12 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
             here &= Q(site_id=scope.site_id)
         wanted |= here
     if item_ids or gtin_item_ids:
-        for found in Bin.objects.for_scope(scope).filter(wanted).select_related("item"):
+        for found in (
+            Bin.objects.for_scope(scope)
+            .filter(wanted)
+            .only(*BIN_COLUMNS)
+            .annotate(unit_weight_grams=F("item__unit_weight_grams"))
+        ):
             if found.location_id in {loc.pk for loc in res.locations.values()}:
                 res.bins_by_place[(found.location_id, found.item_id)] = found
             if found.item_id in gtin_item_ids and (

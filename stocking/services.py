@@ -10,11 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cmi import events as domain_events
-from cmi.rows import rows_insert, rows_update
+from cmi.rows import rows_insert_new, rows_insert_values, rows_update
 from cmi.scoping import Scope
 from stocking import hooks
 from stocking.models import Bin, LedgerEntry, MovementKind, RfidCard, ScanEvent, ScannerDevice
@@ -25,6 +25,23 @@ log = logging.getLogger(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 LAST_SEEN_EVERY = dt.timedelta(minutes=1)
+# What applying events reads and writes of a locked bin, and bin_event_data's fields;
+# the item's and site's few values come as columns of the bin's row (no model
+# instances for them: at a thousand bins those cost more than the statement).
+LOCKED_BIN_COLUMNS = (
+    "customer_id",
+    "site_id",
+    "label",
+    "min_qty",
+    "max_qty",
+    "on_hand",
+    "on_order",
+    "kanban_quantity",
+    "tare_grams",
+    "last_count_at",
+    "last_scan_at",
+    "updated_at",
+)
 
 
 @dataclass
@@ -123,9 +140,52 @@ def scan_batch_ingest(
     return ScanBatchResult(results=results, touched_bin_ids=touched)
 
 
+def _seen_lately(scope: Scope, now: dt.datetime) -> bool:
+    """The device's last_seen_at, as its token lookup read it, is under a minute old:
+    no statement at all (the conditional UPDATE below would change nothing)."""
+    seen = scope.device_seen_at
+    return seen is not None and seen >= now - LAST_SEEN_EVERY
+
+
+# The columns the ingest writes, in the order of its row tuples.
+EVENT_FIELDS = (
+    "vendor_id",
+    "customer_id",
+    "event_id",
+    "bin_id",
+    "kind",
+    "code",
+    "location_code",
+    "quantity",
+    "gross_grams",
+    "occurred_at",
+    "received_at",
+    "device_id",
+    "user_id",
+    "kanban_pending",
+)
+LEDGER_FIELDS = (
+    "vendor_id",
+    "customer_id",
+    "bin_id",
+    "kind",
+    "quantity",
+    "delta",
+    "on_hand_after",
+    "applied",
+    "scan_event_id",
+    "device_id",
+    "user_id",
+    "occurred_at",
+    "received_at",
+    "lot",
+    "expiry",
+)
+
+
 def _check_kind(scan: ScanInput, found: Bin) -> None:
     if scan.kind == MovementKind.WEIGHT and (
-        found.tare_grams is None or not found.item.unit_weight_grams
+        found.tare_grams is None or not found.unit_weight_grams
     ):
         raise ScanRejected(
             "missing_weight_setup", f"Bin {found.label} has no tare or its item no unit weight."
@@ -142,7 +202,7 @@ def _store(
     results: list[ScanResult],
     now: dt.datetime,
 ) -> set[int]:
-    if scope.device_id is not None:
+    if scope.device_id is not None and not _seen_lately(scope, now):
         # At most once a minute: this row is shared by every post of the device, and
         # writing it on each would queue them all behind one lock.
         ScannerDevice.objects.filter(pk=scope.device_id).filter(
@@ -151,58 +211,62 @@ def _store(
     if not placed:
         return set()
     bin_ids = sorted({b.pk for _, b in placed})
-    # Lock in primary-key order, then look for duplicates: a concurrent post of the
-    # same batch waits here and then sees the events the other one stored.
+    # Lock in primary-key order, then store the events: a concurrent post of the same
+    # batch waits here, and its insert then skips the events the other one stored.
     bins = {
         b.pk: b
         for b in Bin.objects.select_for_update(of=("self",))
         .filter(pk__in=bin_ids)
-        .select_related("item", "site")
+        .only(*LOCKED_BIN_COLUMNS)
+        .annotate(
+            unit_weight_grams=F("item__unit_weight_grams"),
+            item_sku=F("item__sku"),
+            site_code=F("site__code"),
+        )
         .order_by("pk")
     }
-    # An event id is one event per customer: another customer's scanner may reuse it.
-    known = set(
-        ScanEvent.objects.filter(
-            vendor_id=scope.vendor_id,
-            customer_id__in={b.customer_id for _, b in placed},
-            event_id__in=[s.event_id for s, _ in placed],
-        ).values_list("customer_id", "event_id")
+    # An event id is one event per customer (another customer's scanner may reuse it):
+    # the unique (vendor, customer, event id) skips the ones stored before, in one
+    # statement that is also the duplicate lookup.
+    kanban = MovementKind.KANBAN
+    stored = rows_insert_new(
+        ScanEvent,
+        EVENT_FIELDS,
+        [
+            (
+                scope.vendor_id,
+                b.customer_id,
+                s.event_id,
+                b.pk,
+                s.kind,
+                s.code,
+                s.location,
+                s.quantity,
+                s.gross_grams,
+                s.occurred_at,
+                now,
+                scope.device_id,
+                scope.user_id,
+                s.kind == kanban,
+            )
+            for s, b in placed
+        ],
+        returning=("id", "customer_id", "event_id"),
     )
-    fresh = []
+    event_pk = {(customer_id, event_id): pk for pk, customer_id, event_id in stored}
+    fresh, taken = [], set()
     for scan, found in placed:
-        if (found.customer_id, scan.event_id) in known:
+        key = (found.customer_id, scan.event_id)
+        if key not in event_pk or key in taken:  # stored before, or earlier in `placed`
             results[scan.index].status = DUPLICATE
         else:
+            taken.add(key)
             fresh.append((scan, bins[found.pk]))
     if not fresh:
         return set()
-
-    events = rows_insert(
-        ScanEvent,
-        [
-            ScanEvent(
-                vendor_id=scope.vendor_id,
-                customer_id=b.customer_id,
-                event_id=s.event_id,
-                bin_id=b.pk,
-                kind=s.kind,
-                code=s.code,
-                location_code=s.location,
-                quantity=s.quantity,
-                gross_grams=s.gross_grams,
-                occurred_at=s.occurred_at,
-                received_at=now,
-                device_id=scope.device_id,
-                user_id=scope.user_id,
-                kanban_pending=s.kind == MovementKind.KANBAN,
-            )
-            for s, b in fresh
-        ],
-    )
-    event_pk = {e.event_id: e.pk for e in events}
     had_stock = {b.pk for _, b in fresh if b.on_hand > 0}
     ledger, receipts = _apply(scope=scope, fresh=fresh, event_pk=event_pk, now=now)
-    rows_insert(LedgerEntry, ledger)
+    rows_insert_values(LedgerEntry, LEDGER_FIELDS, ledger)
     if receipts:
         for bin_id, quantity in hooks.receipts_allocate(
             vendor_id=scope.vendor_id, receipts=receipts
@@ -250,20 +314,21 @@ def _at_zero_emit(scope: Scope, emptied: list[Bin]) -> None:
                 site_id=b.site_id,
                 subject_type="bin",
                 subject_id=b.pk,
-                data=bin_event_data(b),
+                data=bin_event_data(b, sku=b.item_sku, site=b.site_code),
             )
             for b in emptied
         ],
     )
 
 
-def bin_event_data(b: Bin) -> dict:
-    """The `data` of a bin's domain events (cmi/events.py _BIN); item and site loaded."""
+def bin_event_data(b: Bin, *, sku: str | None = None, site: str | None = None) -> dict:
+    """The `data` of a bin's domain events (cmi/events.py _BIN): the item's SKU and the
+    site's code as given, else read from the bin's item and site (loaded)."""
     return {
         "bin_id": b.pk,
         "label": b.label,
-        "sku": b.item.sku,
-        "site": b.site.code,
+        "sku": sku if sku is not None else b.item.sku,
+        "site": site if site is not None else b.site.code,
         "on_hand": b.on_hand,
         "min_qty": b.min_qty,
         "max_qty": b.max_qty,
@@ -308,10 +373,10 @@ def _later_deltas(fresh: list[tuple[ScanInput, Bin]]) -> dict[int, list[tuple[dt
 
 def _apply(
     *, scope: Scope, fresh: list[tuple[ScanInput, Bin]], event_pk: dict, now: dt.datetime
-) -> tuple[list[LedgerEntry], dict[int, int]]:
+) -> tuple[list[tuple], dict[int, int]]:
     """Walk each bin's new events in the order they happened; bins are changed in memory."""
     later = _later_deltas(fresh)
-    ledger: list[LedgerEntry] = []
+    ledger: list[tuple] = []  # rows of LEDGER_FIELDS
     receipts: dict[int, int] = defaultdict(int)
     for scan, found in sorted(fresh, key=lambda sb: (sb[1].pk, sb[0].occurred_at, sb[0].index)):
         if scan.kind == MovementKind.KANBAN:
@@ -330,7 +395,7 @@ def _apply(
                 quantity = weight_to_count(
                     gross_grams=scan.gross_grams or Decimal(0),
                     tare_grams=found.tare_grams or Decimal(0),
-                    unit_weight_grams=found.item.unit_weight_grams or Decimal(1),
+                    unit_weight_grams=found.unit_weight_grams or Decimal(1),
                 )
             else:
                 quantity = scan.quantity or 0
@@ -341,22 +406,22 @@ def _apply(
             else:
                 new = found.on_hand
         ledger.append(
-            LedgerEntry(
-                vendor_id=scope.vendor_id,
-                customer_id=found.customer_id,
-                bin_id=found.pk,
-                kind=scan.kind,
-                quantity=quantity,
-                delta=new - found.on_hand,
-                on_hand_after=new,
-                applied=applied,
-                scan_event_id=event_pk[scan.event_id],
-                device_id=scope.device_id,
-                user_id=scope.user_id,
-                occurred_at=scan.occurred_at,
-                received_at=now,
-                lot=scan.lot,
-                expiry=scan.expiry,
+            (
+                scope.vendor_id,
+                found.customer_id,
+                found.pk,
+                scan.kind,
+                quantity,
+                new - found.on_hand,
+                new,
+                applied,
+                event_pk[(found.customer_id, scan.event_id)],
+                scope.device_id,
+                scope.user_id,
+                scan.occurred_at,
+                now,
+                scan.lot,
+                scan.expiry,
             )
         )
         found.on_hand = new

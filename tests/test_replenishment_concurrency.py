@@ -158,6 +158,34 @@ def test_same_scan_batch_posted_by_eight_threads_is_applied_once(world):
         assert on_hand_rebuild(bin_id=b.pk) == on_hand[b.pk]
 
 
+def test_one_event_id_posted_on_different_bins_at_once_is_stored_once(world):
+    """Eight threads post the same event id, each on its own bin (they take no common
+    bin lock, so the unique (vendor, customer, event id) alone decides): exactly one is
+    accepted and changes its bin, the others are duplicates and change nothing."""
+    cw = world["a"].customers[0]
+    labels = [b.label for b in cw.bins]
+    event_id = scan("issue", labels[0], quantity=1)["event_id"]
+    before = {b.pk: Bin.objects.get(pk=b.pk).on_hand for b in cw.bins}
+    scope = device_scope(cw)
+
+    results = run_together(
+        THREADS,
+        lambda i: scan_batch_ingest(
+            scope=scope,
+            events=[{**scan("issue", labels[i % len(labels)], quantity=1), "event_id": event_id}],
+        ),
+    )
+
+    assert sum(r.count("accepted") for r in results) == 1
+    assert sum(r.count("duplicate") for r in results) == THREADS - 1
+    assert ScanEvent.objects.filter(event_id=event_id).count() == 1
+    assert LedgerEntry.objects.filter(scan_event__isnull=False).count() == 1
+    after = {b.pk: Bin.objects.get(pk=b.pk).on_hand for b in cw.bins}
+    assert sum(before.values()) - sum(after.values()) == 1
+    for b in cw.bins:
+        assert on_hand_rebuild(bin_id=b.pk) == after[b.pk]
+
+
 @pytest.mark.parametrize("policy", ["approval", "scheduled"])
 def test_bins_of_one_site_evaluated_at_once_share_one_collecting_order(world, policy):
     """Eight threads, eight short bins of one site: one collecting order (never two),

@@ -42,22 +42,24 @@ def interchange_serialize(ic: Interchange) -> bytes:
     terminator = separators.segment + ("\n" if separators.newline else "")
     rendered = [_isa_render(ic)]
     segments = _segments_build(ic)
-    if _all_clean(segments, separators):
+    clean = _all_clean(segments, separators)
+    if clean:
         # Every value is text free of separators and controls, judged in one pass
-        # over the document: only the tags are left to check, segment by segment.
+        # over the document: only the tags are left to check, each tag once.
         element, component = separators.element, separators.component
         for position, segment in enumerate(segments, start=2):
-            _tag_check(segment.tag, position)
-            rendered.append(
+            tag = segment.tag
+            if not isinstance(tag, str) or tag not in _TAGS_SEEN:
+                _tag_check(tag, position)
+                _TAGS_SEEN.add(tag)
+        if clean is _NO_COMPOSITES:
+            rendered.extend(element.join((s.tag, *s.elements)) for s in segments)
+        else:
+            rendered.extend(
                 element.join(
-                    [
-                        segment.tag,
-                        *(
-                            component.join(v) if isinstance(v, list) else v
-                            for v in segment.elements
-                        ),
-                    ]
+                    [s.tag, *(component.join(v) if isinstance(v, list) else v for v in s.elements)]
                 )
+                for s in segments
             )
     else:  # something is wrong: the element-by-element path names where
         for position, segment in enumerate(segments, start=2):
@@ -65,17 +67,30 @@ def interchange_serialize(ic: Interchange) -> bytes:
     return "".join(text + terminator for text in rendered).encode("utf-8")
 
 
-def _all_clean(segments: list[Segment], separators: Separators) -> bool:
-    """True when every element value of every segment is text with no reserved or
-    control character: the rule `_data_check` applies value by value, in one search."""
+# What _all_clean answers for a clean document none of whose elements is composite.
+_NO_COMPOSITES = 2
+# Tags already found well formed (2-3 upper-case letters and digits: a bounded set).
+_TAGS_SEEN: set[str] = set()
+
+
+def _all_clean(segments: list[Segment], separators: Separators) -> int:
+    """Truthy when every element value of every segment is text with no reserved or
+    control character: the rule `_data_check` applies value by value, in one search.
+    _NO_COMPOSITES when, besides, no element is a list of components."""
+    values = [v for s in segments for v in s.elements]
     try:
         # join() refuses anything that is not text, as _data_check does.
-        text = "".join(
-            ["".join(v) if isinstance(v, list) else v for s in segments for v in s.elements]
-        )
+        text = "".join(values)
+        composites = False
     except TypeError:
-        return False
-    return _forbidden(separators.reserved()).search(text) is None
+        try:
+            text = "".join(["".join(v) if isinstance(v, list) else v for v in values])
+        except TypeError:
+            return 0
+        composites = True
+    if _forbidden(separators.reserved()).search(text) is not None:
+        return 0
+    return 1 if composites else _NO_COMPOSITES
 
 
 def _tag_check(tag: object, position: int) -> None:
