@@ -27,7 +27,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, Min, Q, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -35,7 +35,7 @@ from cmi import rls
 from cmi.models import Customer, Vendor
 from cmi.rows import rows_insert
 from cmi.services import watermark_advance, watermark_get
-from insight.analytics.models import UsageDaily, UsageSiteDaily
+from insight.analytics.models import UsageBinRecent, UsageDaily, UsageSiteDaily
 from stocking.models import Bin, LedgerEntry, MovementKind
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,16 @@ def local_day(at: dt.datetime, tz: ZoneInfo) -> dt.date:
 
 
 @transaction.atomic
-def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.date]) -> int:
+def usage_refresh(
+    *,
+    vendor_id: int,
+    customer_id: int,
+    from_days: dict[int, dt.date],
+    now: dt.datetime | None = None,
+) -> int:
     """Rewrite the rows of `from_days`' bins (bin id -> first day that may have changed)
-    from that day on, and their sites' rows; returns the bin rows written."""
+    from that day on, their recent rows (as of the customer's day at `now`), and their
+    sites' rows; returns the bin rows written."""
     if not from_days:
         return 0
     if connection.vendor == "postgresql":
@@ -70,6 +77,7 @@ def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.d
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, customer_id])
     customer = Customer.objects.only("timezone").get(vendor_id=vendor_id, pk=customer_id)
     tz = ZoneInfo(customer.timezone)
+    today = local_day(now or timezone.now(), tz)
     bins = {
         b["pk"]: b
         for b in Bin.objects.filter(
@@ -83,6 +91,7 @@ def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.d
         chunk = ordered[i : i + CHUNK]
         start = from_days[chunk[0]]  # the chunk's earliest: its rows are redone from here
         written += _bins_refresh(vendor_id, customer_id, tz, [bins[pk] for pk in chunk], start)
+        _recent_refresh(vendor_id, customer_id, today, [bins[pk] for pk in chunk])
         for pk in chunk:
             site = bins[pk]["site_id"]
             site_from[site] = min(site_from.get(site, start), start)
@@ -142,6 +151,85 @@ def _bins_refresh(
     return len(rows)
 
 
+def _recent_refresh(vendor_id: int, customer_id: int, today: dt.date, bins: list[dict]) -> None:
+    """The recent rows of bins whose daily rows were just rewritten: their last issue
+    (any day: one grouped read over the bin-day index) and their windows."""
+    ids = [b["pk"] for b in bins]
+    last = dict(
+        UsageDaily.objects.filter(vendor_id=vendor_id, bin_id__in=ids, issued__gt=0)
+        .values("bin_id")
+        .annotate(last=Max("day"))
+        .values_list("bin_id", "last")
+    )
+    known = {b["pk"]: (b["site_id"], b["item_id"], last[b["pk"]]) for b in bins if b["pk"] in last}
+    _recent_write(vendor_id, customer_id, today, known, ids)
+
+
+def _recent_write(
+    vendor_id: int,
+    customer_id: int,
+    today: dt.date,
+    known: dict[int, tuple[int, int, dt.date]],
+    ids: list[int],
+) -> None:
+    """Replace the recent rows of `ids` by those of `known` (bin -> site, item, last
+    issue), their windows counted back from `today`: one grouped read, a delete, an
+    insert."""
+    longest = max(UsageBinRecent.WINDOWS)
+    windows = {
+        row["bin_id"]: row
+        for row in UsageDaily.objects.filter(
+            vendor_id=vendor_id,
+            bin_id__in=list(known),
+            day__gt=today - dt.timedelta(days=longest),
+            day__lte=today,
+        )
+        .values("bin_id")
+        .annotate(
+            **{
+                f"w{n}": Sum("issued", filter=Q(day__gt=today - dt.timedelta(days=n)), default=0)
+                for n in UsageBinRecent.WINDOWS
+            }
+        )
+        .order_by()
+    }
+    rows = []
+    for pk, (site_id, item_id, last_issued) in sorted(known.items()):
+        w = windows.get(pk, {})
+        rows.append(
+            UsageBinRecent(
+                vendor_id=vendor_id,
+                customer_id=customer_id,
+                site_id=site_id,
+                item_id=item_id,
+                bin_id=pk,
+                as_of=today,
+                last_issued=last_issued,
+                **{f"issued_{n}": w.get(f"w{n}", 0) for n in UsageBinRecent.WINDOWS},
+            )
+        )
+    UsageBinRecent.objects.filter(vendor_id=vendor_id, bin_id__in=ids).delete()
+    rows_insert(UsageBinRecent, rows)
+
+
+def usage_recent_roll(*, vendor_id: int, customer_id: int, today: dt.date) -> int:
+    """Count every recent row of a customer back from `today` again: a new day moved
+    every window, whether or not its bins moved. Returns the rows rewritten."""
+    known = {
+        pk: (site_id, item_id, last_issued)
+        for pk, site_id, item_id, last_issued in UsageBinRecent.objects.filter(
+            vendor_id=vendor_id, customer_id=customer_id
+        )
+        .order_by("bin_id")
+        .values_list("bin_id", "site_id", "item_id", "last_issued")
+    }
+    ordered = list(known)
+    for i in range(0, len(ordered), CHUNK):
+        chunk = ordered[i : i + CHUNK]
+        _recent_write(vendor_id, customer_id, today, {pk: known[pk] for pk in chunk}, chunk)
+    return len(ordered)
+
+
 def _sites_refresh(vendor_id: int, customer_id: int, site_from: dict[int, dt.date]) -> None:
     """Each site's rows from its first changed day, summed from its bins' rows: the site's
     stock at a day's end is its stock at the previous row plus the day's net changes."""
@@ -199,11 +287,13 @@ def _sites_refresh(vendor_id: int, customer_id: int, site_from: dict[int, dt.dat
     rows_insert(UsageSiteDaily, rows)
 
 
-def usage_rebuild(*, vendor_id: int) -> int:
-    """Every row of the vendor again, exactly from the ledger; returns bin rows written."""
+def usage_rebuild(*, vendor_id: int, now: dt.datetime | None = None) -> int:
+    """Every row of the vendor again, exactly from the ledger (the recent rows as of the
+    customers' day at `now`); returns bin rows written."""
     written = 0
     with rls.vendor(vendor_id):
         UsageSiteDaily.objects.filter(vendor_id=vendor_id).delete()
+        UsageBinRecent.objects.filter(vendor_id=vendor_id).delete()
         UsageDaily.objects.filter(vendor_id=vendor_id).delete()
         customers = Customer.objects.filter(vendor_id=vendor_id).values_list("pk", flat=True)
         for customer_id in customers:
@@ -212,6 +302,7 @@ def usage_rebuild(*, vendor_id: int) -> int:
                 vendor_id=vendor_id,
                 customer_id=customer_id,
                 from_days=dict.fromkeys(bin_ids.values_list("pk", flat=True), EARLIEST),
+                now=now,
             )
     return written
 
@@ -255,7 +346,31 @@ def usage_catch_up(*, now: dt.datetime | None = None, overlap_seconds: int = 60)
     for (vendor_id, customer_id), from_days in work.items():
         with rls.vendor(vendor_id):
             written += usage_refresh(
-                vendor_id=vendor_id, customer_id=customer_id, from_days=from_days
+                vendor_id=vendor_id, customer_id=customer_id, from_days=from_days, now=started
             )
+    _recent_roll_stale(now=started)
     watermark_advance(name=JOB, to=started)
     return written
+
+
+def _recent_roll_stale(*, now: dt.datetime) -> None:
+    """Customers whose recent rows were counted back from a day before their today (a
+    day began in their zone since): counted again, every bin."""
+    with rls.system():
+        oldest = list(
+            UsageBinRecent.objects.values("vendor_id", "customer_id")
+            .annotate(as_of=Min("as_of"))
+            .order_by("vendor_id", "customer_id")
+        )
+        zones = dict(
+            Customer.objects.filter(pk__in={r["customer_id"] for r in oldest}).values_list(
+                "pk", "timezone"
+            )
+        )
+    for r in oldest:
+        today = local_day(now, ZoneInfo(zones[r["customer_id"]]))
+        if r["as_of"] < today:
+            with rls.vendor(r["vendor_id"]), transaction.atomic():
+                usage_recent_roll(
+                    vendor_id=r["vendor_id"], customer_id=r["customer_id"], today=today
+                )

@@ -6,8 +6,11 @@ another vendor or customer is a 404 here, before anything is read.
 
 Series read the per-site rows (customer, site, vendor-wide) or the per-bin rows (item,
 bin): a few thousand rows for two years, whatever the number of bins. Lists that rank
-bins (movers, cover, dead stock) read one window of bin rows in one grouped query.
-Each function runs a fixed number of queries.
+bins (movers, cover, dead stock) read one narrow row per bin (`UsageBinRecent`: the
+windows they use, counted back from the day of the aggregates' last pass, and the last
+issue); a window it does not hold is summed from the daily bin rows instead. Nothing
+is cached: every request reads what the aggregates say now. Each function runs a
+fixed number of queries.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from django.utils import timezone
 from catalog.models import Item
 from cmi.models import Customer
 from cmi.scoping import Scope
-from insight.analytics.models import UsageDaily, UsageSiteDaily
+from insight.analytics.models import UsageBinRecent, UsageDaily, UsageSiteDaily
 from stocking.models import Bin, Site
 
 GRAINS = ("day", "week", "month")
@@ -303,17 +306,27 @@ def _bins(scope: Scope, subject: Subject) -> QuerySet[Bin]:
 def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[dict]:
     """The items issued most in the last `days`, with the `days` before for the trend.
 
-    One grouped query over the window's bin rows."""
-    start, end = window(subject, days)
-    before = start - dt.timedelta(days=(end - start).days + 1)
-    return list(
-        UsageDaily.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
-        .filter(day__gte=before, day__lte=end)
-        .values("item_id", "item__sku", "item__description")
-        .annotate(
-            units=Sum("issued", filter=Q(day__gte=start), default=0),
-            previous=Sum("issued", filter=Q(day__lt=start), default=0),
+    One grouped query: over the bins' recent rows when they hold both windows (30 days),
+    over the window's daily bin rows otherwise."""
+    if days in UsageBinRecent.WINDOWS and days * 2 in UsageBinRecent.WINDOWS:
+        rows = UsageBinRecent.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
+        sums = {
+            "units": Sum(f"issued_{days}", default=0),
+            "previous": Sum(F(f"issued_{days * 2}") - F(f"issued_{days}"), default=0),
+        }
+    else:
+        start, end = window(subject, days)
+        before = start - dt.timedelta(days=(end - start).days + 1)
+        rows = UsageDaily.objects.filter(
+            subject.filters(), vendor_id=scope.vendor_id, day__gte=before, day__lte=end
         )
+        sums = {
+            "units": Sum("issued", filter=Q(day__gte=start), default=0),
+            "previous": Sum("issued", filter=Q(day__lt=start), default=0),
+        }
+    return list(
+        rows.values("item_id", "item__sku", "item__description")
+        .annotate(**sums)
         .filter(units__gt=0)
         .order_by("-units", "item__sku")[:limit]
     )
@@ -323,9 +336,12 @@ def _value() -> ExpressionWrapper:
     return ExpressionWrapper(F("on_hand") * F("item__unit_price"), output_field=MONEY)
 
 
-def _with_issued(qs: QuerySet[Bin], start: dt.date) -> QuerySet[Bin]:
-    """Bins with `issued`, units issued since `start`: one join on the window's rows only
-    (the day is in the join's condition) and a GROUP BY, not a subquery per bin."""
+def _with_issued(qs: QuerySet[Bin], start: dt.date, days: int) -> QuerySet[Bin]:
+    """Bins with `issued`, units issued in the last `days` (since `start`): the bin's
+    recent row where it holds that window (a join on one row per bin), else one join on
+    the window's daily rows (the day in the join's condition) and a GROUP BY."""
+    if days in UsageBinRecent.WINDOWS:
+        return qs.annotate(issued=Coalesce(F(f"usage_recent__issued_{days}"), 0))
     return qs.annotate(
         recent=FilteredRelation("usage_days", condition=Q(usage_days__day__gte=start))
     ).annotate(issued=Coalesce(Sum("recent__issued"), 0))
@@ -336,7 +352,7 @@ def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 
     among equals (what sits on the shelf costs the most there)."""
     start, _ = window(subject, days)
     return list(
-        _with_issued(_bins(scope, subject).filter(on_hand__gt=0), start)
+        _with_issued(_bins(scope, subject).filter(on_hand__gt=0), start, days)
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
         .order_by("issued", "-value", "pk")[:limit]
@@ -354,7 +370,7 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
     last `days`. Bins not issued in that window have no rate and are not listed."""
     start, _ = window(subject, days)
     return list(
-        _with_issued(_bins(scope, subject), start)
+        _with_issued(_bins(scope, subject), start, days)
         .filter(issued__gt=0)
         .select_related("item", "customer", "site", "location")
         .annotate(cover=_cover_expression(days), value=_value())
@@ -368,7 +384,7 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
     One query: each bin's on-hand and units issued in the window; banded here."""
     start, _ = window(subject, days)
     counts: dict[str, int] = defaultdict(int)
-    for on_hand, issued in _with_issued(_bins(scope, subject), start).values_list(
+    for on_hand, issued in _with_issued(_bins(scope, subject), start, days).values_list(
         "on_hand", "issued"
     ):
         if not issued:
@@ -391,20 +407,14 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
 
 def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bin]:
     """Bins holding stock that nobody issued from in the last `days`, the most value first;
-    each with the day it was last issued from (None: never)."""
+    each with the day it was last issued from (None: never), from its recent row."""
     start, _ = window(subject, days)
-    issued_recently = UsageDaily.objects.filter(bin_id=OuterRef("pk"), day__gte=start, issued__gt=0)
-    last_issued = (
-        UsageDaily.objects.filter(bin_id=OuterRef("pk"), issued__gt=0)
-        .order_by("-day")
-        .values("day")[:1]
-    )
     return (
         _bins(scope, subject)
         .filter(on_hand__gt=0)
-        .exclude(Exists(issued_recently))
+        .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
         .select_related("item", "customer", "site", "location")
-        .annotate(value=_value(), last_issued=Subquery(last_issued))
+        .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
         .order_by("-value", "pk")
     )
 
@@ -487,7 +497,7 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         )
     )
     return (
-        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start)
+        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start, days)
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
         .order_by("item__sku", "customer__name", "location__code", "pk")
@@ -503,46 +513,7 @@ def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
     }
 
 
-# --- the customer page's rankings, kept until the aggregates next change -----------------
-
-RANKINGS_TTL = 3600
-
-
-def aggregates_mark() -> str:
-    """When the aggregates last changed (the beat task's watermark): a cache key part."""
-    from cmi.models import JobWatermark
-    from insight.analytics.build import JOB
-
-    mark = JobWatermark.objects.filter(name=JOB).values_list("reached_at", flat=True).first()
-    return mark.isoformat() if mark else "none"
-
-
-def kept(*, scope: Scope, subject: Subject, name: str, params: tuple, compute):
-    """`compute()`, kept in the cache until the aggregates next change (their watermark
-    is in the key, with the subject, the parameters and the subject's today)."""
-    from django.core.cache import cache
-
-    key = ":".join(
-        str(part)
-        for part in (
-            "usage",
-            name,
-            scope.vendor_id,
-            sorted(subject.customer_ids) if subject.customer_ids is not None else "all",
-            *(
-                getattr(getattr(subject, n), "pk", None)
-                for n in ("customer", "site", "item", "bin")
-            ),
-            *params,
-            subject.today().isoformat(),
-            aggregates_mark(),
-        )
-    )
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, RANKINGS_TTL)
-    return found
+# --- the customer page's rankings ---------------------------------------------------------
 
 
 def usage_rankings(
@@ -557,22 +528,15 @@ def usage_rankings(
 ) -> dict:
     """Top items, slow movers, days of cover, dead stock and the stock value of a subject.
 
-    Each ranks every bin of the subject (10,000 and more), so the result is kept in the
-    cache until the aggregates next change (their watermark is in the key; the bins'
-    own on-hand in it may be as old as the aggregates, a quarter of an hour at most).
-    One query when kept, eight when not."""
-
-    def compute() -> dict:
-        dead = dead_stock(scope=scope, subject=subject, days=dead_days)
-        return {
-            "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
-            "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
-            "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
-            "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
-            "dead": list(dead[:dead_rows]),
-            "dead_totals": dead_stock_totals(dead),
-            "value_now": stock_value_now(scope=scope, subject=subject),
-        }
-
-    params = (window_days, cover_days, dead_days, rows, dead_rows)
-    return kept(scope=scope, subject=subject, name="page", params=params, compute=compute)
+    Read cold on every request (seven queries): each ranks the subject's bins over their
+    narrow recent rows, one per bin, so a cache would only hide the path it measures."""
+    dead = dead_stock(scope=scope, subject=subject, days=dead_days)
+    return {
+        "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
+        "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
+        "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
+        "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
+        "dead": list(dead[:dead_rows]),
+        "dead_totals": dead_stock_totals(dead),
+        "value_now": stock_value_now(scope=scope, subject=subject),
+    }
