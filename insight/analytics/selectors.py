@@ -4,8 +4,9 @@ Every read takes the scope and a `Subject` (what the numbers are of: the whole v
 a customer, a site, an item or a bin), resolved once through the scope: an id of
 another vendor or customer is a 404 here, before anything is read.
 
-Series read the per-site rows (customer, site, vendor-wide) or the per-bin rows (item,
-bin): a few thousand rows for two years, whatever the number of bins. Lists that rank
+Series read the per-site rows (customer, site, vendor-wide), the per-item-and-site rows
+(item) or the per-bin rows (bin): a few thousand rows for two years, whatever the
+number of bins. Lists that rank
 bins (movers, cover, dead stock) read one narrow row per bin (`UsageBinRecent`: the
 windows they use, counted back from the day of the aggregates' last pass, and the last
 issue); a window it does not hold is summed from the daily bin rows instead. Nothing
@@ -44,7 +45,12 @@ from django.utils import timezone
 from catalog.models import Item
 from cmi.models import Customer
 from cmi.scoping import Scope
-from insight.analytics.models import UsageBinRecent, UsageDaily, UsageSiteDaily
+from insight.analytics.models import (
+    UsageBinRecent,
+    UsageDaily,
+    UsageItemDaily,
+    UsageSiteDaily,
+)
 from stocking.models import Bin, Site
 
 GRAINS = ("day", "week", "month")
@@ -208,9 +214,12 @@ def span_for(
 
 
 def _source(subject: Subject) -> tuple[QuerySet, str]:
-    """Per-bin rows for an item or a bin; per-site rows (fewer by far) for the rest."""
-    if subject.item is not None or subject.bin is not None:
+    """Per-bin rows for a bin; per item and site for an item; per-site rows (fewer by
+    far) for the rest. Each keyed by what carries its own stock over quiet days."""
+    if subject.bin is not None:
         return UsageDaily.objects.filter(subject.filters()), "bin_id"
+    if subject.item is not None:
+        return UsageItemDaily.objects.filter(subject.filters()), "site_id"
     q = subject.filters()
     return UsageSiteDaily.objects.filter(q), "site_id"
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from cmi import rls
 from insight.analytics import selectors
 from insight.analytics.build import usage_catch_up, usage_rebuild
-from insight.analytics.models import UsageBinRecent, UsageDaily, UsageSiteDaily
+from insight.analytics.models import UsageBinRecent, UsageDaily, UsageItemDaily, UsageSiteDaily
 from stocking.models import Bin
 from stocking.setup import bin_create, location_create
 from tests.conftest import bearer, scan
@@ -33,7 +33,7 @@ def post(cw, *events) -> None:
     assert [r["status"] for r in resp.json()["results"]] == ["accepted"] * len(events)
 
 
-def snapshot(vendor_id: int) -> tuple[list, list, list]:
+def snapshot(vendor_id: int) -> tuple[list, list, list, list]:
     bins = list(
         UsageDaily.objects.filter(vendor_id=vendor_id)
         .order_by("bin_id", "day")
@@ -58,7 +58,15 @@ def snapshot(vendor_id: int) -> tuple[list, list, list]:
             "site_id", "item_id", "customer_id",
         )
     )  # fmt: skip
-    return bins, sites, recent
+    items = list(
+        UsageItemDaily.objects.filter(vendor_id=vendor_id)
+        .order_by("site_id", "item_id", "day")
+        .values_list(
+            "site_id", "item_id", "day", "issued", "received", "on_hand", "stock_value",
+            "customer_id",
+        )
+    )  # fmt: skip
+    return bins, sites, recent, items
 
 
 @pytest.fixture
@@ -129,6 +137,39 @@ def test_series_by_day_and_week_carry_stock_over_quiet_days(example):
     assert sum(p.issued for p in s.periods) == 8
     assert s.periods[-1].on_hand == 10
     assert all(p.start.weekday() == 0 for p in s.periods[1:])
+
+
+def test_item_series_sums_every_bin_of_the_item(example):
+    """An item's series (per item and site rows) is, period by period, the sum of the
+    series of the bins that stock it: flows, on-hand and its value."""
+    usage_catch_up()
+    a, cw, x = example["a"], example["cw"], example["x"]
+    d1 = example["days"][0]
+    item_subject = selectors.subject_resolve(
+        scope=a.scope, customer_id=cw.customer.pk, item_id=x.item_id
+    )
+    start, end = d1 - dt.timedelta(days=1), item_subject.today()
+    got = selectors.usage_series(
+        scope=a.scope, subject=item_subject, grain="day", start=start, end=end
+    )
+    bins = Bin.objects.filter(customer=cw.customer, item_id=x.item_id)
+    assert bins.count() > 1  # the world's bin of the item, and X
+    want = [[0, 0, 0, Decimal(0)] for _ in got.periods]
+    for b in bins:
+        one = selectors.usage_series(
+            scope=a.scope,
+            subject=selectors.subject_resolve(scope=a.scope, bin_id=b.pk),
+            grain="day",
+            start=start,
+            end=end,
+        )
+        for total, p in zip(want, one.periods, strict=True):
+            total[0] += p.issued
+            total[1] += p.received
+            total[2] += p.on_hand
+            total[3] += p.stock_value
+    assert [[p.issued, p.received, p.on_hand, p.stock_value] for p in got.periods] == want
+    assert got.periods[-1].on_hand == sum(b.on_hand for b in bins)
 
 
 def test_site_series_sums_every_bin_of_the_site(example):
