@@ -539,6 +539,59 @@ def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
 # --- the customer page's rankings ---------------------------------------------------------
 
 
+def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: int) -> dict:
+    """The subject's stock value now, its dead stock's count and value, and its bins by
+    days of cover, in one pass over the bins and their recent rows (conditional sums);
+    a cover window the recent rows do not hold is banded by `cover_buckets` instead."""
+    if cover_days not in UsageBinRecent.WINDOWS:
+        dead = dead_stock(scope=scope, subject=subject, days=dead_days)
+        return {
+            "value_now": stock_value_now(scope=scope, subject=subject),
+            "dead_totals": dead_stock_totals(dead),
+            "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
+        }
+    dead_start, _ = window(subject, dead_days)
+    issued = F(f"usage_recent__issued_{cover_days}")
+    dead = Q(on_hand__gt=0) & (
+        Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=dead_start)
+    )
+    sums = {
+        "units": Sum("on_hand", default=0),
+        "value_sum": Sum("value", default=Decimal(0)),
+        "dead_count": Count("pk", filter=dead),
+        "dead_value": Sum("value", filter=dead, default=Decimal(0)),
+        "not_issued": Count("pk", filter=Q(usage_recent__isnull=True) | Q(**{issued.name: 0})),
+    }
+    for key, _, low, high in COVER_BUCKETS:
+        # cover = on_hand * days / issued, compared without dividing: issued > 0 here
+        band = Q(**{f"{issued.name}__gt": 0}, covered__gte=issued * low)
+        if high is not None:
+            band &= Q(covered__lt=issued * high)
+        sums[key] = Count("pk", filter=band)
+    got = (
+        _bins(scope, subject)
+        .annotate(value=_value(), covered=F("on_hand") * Value(cover_days))
+        .aggregate(**sums)
+    )
+    cent = Decimal("0.01")
+    buckets = [{"key": key, "label": label, "bins": got[key]} for key, label, _, _ in COVER_BUCKETS]
+    buckets.append(
+        {
+            "key": "not_issued",
+            "label": f"No issue in {cover_days} days",
+            "bins": got["not_issued"],
+        }
+    )
+    return {
+        "value_now": {"units": got["units"], "value": Decimal(got["value_sum"]).quantize(cent)},
+        "dead_totals": {
+            "count": got["dead_count"],
+            "stock_value": Decimal(got["dead_value"]).quantize(cent),
+        },
+        "buckets": buckets,
+    }
+
+
 def usage_rankings(
     *,
     scope: Scope,
@@ -551,15 +604,13 @@ def usage_rankings(
 ) -> dict:
     """Top items, slow movers, days of cover, dead stock and the stock value of a subject.
 
-    Read cold on every request (seven queries): each ranks the subject's bins over their
+    Read cold on every request (five queries): each ranks the subject's bins over their
     narrow recent rows, one per bin, so a cache would only hide the path it measures."""
     dead = dead_stock(scope=scope, subject=subject, days=dead_days)
     return {
         "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
         "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
         "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
-        "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
         "dead": list(dead[:dead_rows]),
-        "dead_totals": dead_stock_totals(dead),
-        "value_now": stock_value_now(scope=scope, subject=subject),
+        **bins_summary(scope=scope, subject=subject, cover_days=cover_days, dead_days=dead_days),
     }
