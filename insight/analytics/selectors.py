@@ -404,7 +404,15 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
 def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dict]:
     """How many bins have how many days of cover (and those with no issue at all).
 
-    One query: each bin's on-hand and units issued in the window; banded here."""
+    One query: counted by band in the database over the bins' recent rows; for a window
+    they do not hold, each bin's on-hand and units issued, banded here."""
+    if days in UsageBinRecent.WINDOWS:
+        return _bands(
+            _bins(scope, subject)
+            .annotate(covered=F("on_hand") * Value(days))
+            .aggregate(**_band_counts(F(f"usage_recent__issued_{days}"))),
+            days,
+        )
     start, _ = window(subject, days)
     counts: dict[str, int] = defaultdict(int)
     for on_hand, issued in _with_issued(_bins(scope, subject), start, days).values_list(
@@ -539,6 +547,26 @@ def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
 # --- the customer page's rankings ---------------------------------------------------------
 
 
+def _band_counts(issued: F) -> dict:
+    """Counts of bins per band of days of cover (`covered` is on-hand times the window's
+    days; cover = covered / issued, compared without dividing) and of bins not issued."""
+    sums = {"not_issued": Count("pk", filter=Q(usage_recent__isnull=True) | Q(**{issued.name: 0}))}
+    for key, _, low, high in COVER_BUCKETS:
+        band = Q(**{f"{issued.name}__gt": 0}, covered__gte=issued * low)
+        if high is not None:
+            band &= Q(covered__lt=issued * high)
+        sums[key] = Count("pk", filter=band)
+    return sums
+
+
+def _bands(counts: dict, days: int) -> list[dict]:
+    out = [{"key": key, "label": label, "bins": counts[key]} for key, label, _, _ in COVER_BUCKETS]
+    out.append(
+        {"key": "not_issued", "label": f"No issue in {days} days", "bins": counts["not_issued"]}
+    )
+    return out
+
+
 def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: int) -> dict:
     """The subject's stock value now, its dead stock's count and value, and its bins by
     days of cover, in one pass over the bins and their recent rows (conditional sums);
@@ -560,28 +588,15 @@ def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: 
         "value_sum": Sum("value", default=Decimal(0)),
         "dead_count": Count("pk", filter=dead),
         "dead_value": Sum("value", filter=dead, default=Decimal(0)),
-        "not_issued": Count("pk", filter=Q(usage_recent__isnull=True) | Q(**{issued.name: 0})),
     }
-    for key, _, low, high in COVER_BUCKETS:
-        # cover = on_hand * days / issued, compared without dividing: issued > 0 here
-        band = Q(**{f"{issued.name}__gt": 0}, covered__gte=issued * low)
-        if high is not None:
-            band &= Q(covered__lt=issued * high)
-        sums[key] = Count("pk", filter=band)
+    sums.update(_band_counts(issued))
     got = (
         _bins(scope, subject)
         .annotate(value=_value(), covered=F("on_hand") * Value(cover_days))
         .aggregate(**sums)
     )
     cent = Decimal("0.01")
-    buckets = [{"key": key, "label": label, "bins": got[key]} for key, label, _, _ in COVER_BUCKETS]
-    buckets.append(
-        {
-            "key": "not_issued",
-            "label": f"No issue in {cover_days} days",
-            "bins": got["not_issued"],
-        }
-    )
+    buckets = _bands(got, cover_days)
     return {
         "value_now": {"units": got["units"], "value": Decimal(got["value_sum"]).quantize(cent)},
         "dead_totals": {
