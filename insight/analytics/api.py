@@ -273,7 +273,10 @@ class DeadStockView(_AnalyticsView):
         subject = self._subject(d)
         qs = selectors.dead_stock(scope=self.scope, subject=subject, days=d["days"])
         totals = selectors.dead_stock_totals(qs)
-        body = {"days": d["days"], **totals, "results": list(qs[: d["limit"]])}
+        rows = selectors.dead_stock_first(
+            scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
+        )
+        body = {"days": d["days"], **totals, "results": rows}
         return Response(DeadOut(body).data)
 
 

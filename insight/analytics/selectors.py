@@ -436,18 +436,35 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
     return out
 
 
+def _dead(start: dt.date):
+    """Annotates bins holding stock that nobody issued from since `start` (no recent row,
+    or its last issue before), with their value and last issue (None: never)."""
+
+    def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
+        return (
+            qs.filter(on_hand__gt=0)
+            .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
+            .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
+        )
+
+    return build
+
+
 def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bin]:
     """Bins holding stock that nobody issued from in the last `days`, the most value first;
     each with the day it was last issued from (None: never), from its recent row."""
     start, _ = window(subject, days)
     return (
-        _bins(scope, subject)
-        .filter(on_hand__gt=0)
-        .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
+        _dead(start)(_bins(scope, subject))
         .select_related("item", "customer", "site", "location")
-        .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
         .order_by("-value", "pk")
     )
+
+
+def dead_stock_first(*, scope: Scope, subject: Subject, days: int = 90, limit: int) -> list[Bin]:
+    """The first `limit` of `dead_stock`, ranked on the narrow columns first."""
+    start, _ = window(subject, days)
+    return _first(_bins(scope, subject), _dead(start), ("-value", "pk"), limit)
 
 
 def stock_value_now(*, scope: Scope, subject: Subject) -> dict:
@@ -621,11 +638,10 @@ def usage_rankings(
 
     Read cold on every request (five queries): each ranks the subject's bins over their
     narrow recent rows, one per bin, so a cache would only hide the path it measures."""
-    dead = dead_stock(scope=scope, subject=subject, days=dead_days)
     return {
         "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
         "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
         "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
-        "dead": list(dead[:dead_rows]),
+        "dead": dead_stock_first(scope=scope, subject=subject, days=dead_days, limit=dead_rows),
         **bins_summary(scope=scope, subject=subject, cover_days=cover_days, dead_days=dead_days),
     }

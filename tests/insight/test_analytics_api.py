@@ -130,6 +130,10 @@ def test_the_pages_one_pass_summary_equals_the_separate_reads(used, cover_days, 
         "buckets": selectors.cover_buckets(scope=scope, subject=subject, days=cover_days),
     }
     assert got["dead_totals"]["count"] == {1: 3, 5: 1, 90: 1}[dead_days]
+    first = selectors.dead_stock_first(scope=scope, subject=subject, days=dead_days, limit=2)
+    assert [(b.pk, b.value, b.last_issued) for b in first] == [
+        (b.pk, b.value, b.last_issued) for b in dead[:2]
+    ]
 
 
 def test_customers_and_search_across_customers(used):
