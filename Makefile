@@ -61,7 +61,7 @@ bench: install ## issue 10's table against same-run baselines, cost growth; fail
 bench-demand: install ## recommended min/max vs the rule of thumb on a seeded 1,000-bin world (SEED=1)
 	$(BIN)/python bench/demand.py --seed $(or $(SEED),1)
 
-bench-portals: install ## the portal pages (and usage pages, 2 years) at 10,000 bins: ms, queries, bytes
+bench-portals: install ## portal pages, usage + scorecard pages and analytics API (2 years) at 10,000 bins: cold p95 ms, queries
 	$(BIN)/python bench/portal_pages.py
 	$(BIN)/python bench/portals_analytics.py
 

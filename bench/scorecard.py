@@ -7,7 +7,8 @@ and a year of ledger. Prints figures; asserts nothing but that figures came out.
 
 Builds the same world as bench/recommend_db.py, then times the customer's scorecard
 (last month with its six-month trend) and the vendor page, live from the source tables,
-then again once the closed months are stored by the snapshot.
+then again once the closed months are stored by the snapshot, and the current month
+live, then stored by its beat task.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ from bench.run import fresh_database  # noqa: E402
 from cmi.scoping import Scope  # noqa: E402
 from insight.scorecard.compute import months_back  # noqa: E402
 from insight.scorecard.selectors import scorecard_customer, scorecard_vendor  # noqa: E402
-from insight.scorecard.services import scorecard_months_snapshot  # noqa: E402
+from insight.scorecard.services import (  # noqa: E402
+    scorecard_current_store,
+    scorecard_months_snapshot,
+)
 from insight.scorecard.tasks import last_month  # noqa: E402
 from stocking.models import LedgerEntry  # noqa: E402
 
@@ -79,7 +83,22 @@ def main() -> None:
             scope=scope, customer_id=customer_id, month=timezone.now().date().replace(day=1)
         ),
     )
+    timed(
+        "current month stored (the beat task scorecard_current_refresh)",
+        lambda: scorecard_current_store(vendor_id=vendor_id),
+    )
+    stored = timed(
+        "customer scorecard, this month stored + 5 stored",
+        lambda: scorecard_customer(
+            scope=scope, customer_id=customer_id, month=timezone.now().date().replace(day=1)
+        ),
+    )
+    timed(
+        "vendor page, this month stored",
+        lambda: scorecard_vendor(scope=scope, month=timezone.now().date().replace(day=1)),
+    )
     assert card.values == again.values and current.values["bins"] == BINS
+    assert not stored.live and stored.values["bins"] == BINS
     print(
         f"last month: fill {card.values['fill_rate']}%, at zero {card.values['stockout_share']}%,"
         f" turns {card.values['inventory_turns']}"

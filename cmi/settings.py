@@ -469,3 +469,9 @@ CELERY_BEAT_SCHEDULE["usage-daily"] = {
     "task": "insight.usage_daily_catch_up",
     "schedule": crontab(minute=f"*/{USAGE_DAILY_MINUTES}"),
 }
+# The scorecard's current month so far, stored for the pages (which show its age).
+SCORECARD_CURRENT_MINUTES = env.int("SCORECARD_CURRENT_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["insight-scorecard-current"] = {
+    "task": "insight.scorecard.tasks.scorecard_current_refresh",
+    "schedule": crontab(minute=f"*/{SCORECARD_CURRENT_MINUTES}"),
+}

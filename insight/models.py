@@ -168,4 +168,8 @@ class Backtest(models.Model):
 # The service scorecard keeps its models in its own module.
 # Usage analytics keeps its models in its own module (insight/analytics/).
 from insight.analytics.models import UsageDaily, UsageSiteDaily  # noqa: E402, F401
-from insight.scorecard.models import ScorecardMonth, ScorecardTarget  # noqa: E402, F401
+from insight.scorecard.models import (  # noqa: E402, F401
+    ScorecardCurrent,
+    ScorecardMonth,
+    ScorecardTarget,
+)

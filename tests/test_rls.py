@@ -110,10 +110,12 @@ def the_works(vw) -> None:
     scorecard.scorecard_months_snapshot(
         vendor_id=vw.vendor.pk, months=[_dt.date(2000, 1, 1)], customer_ids=[cw.customer.pk]
     )
+    scorecard.scorecard_current_store(vendor_id=vw.vendor.pk, customer_ids=[cw.customer.pk])
     # RFID: a drop box, a kanban card it ordered, a cabinet whose cycles count, issue
     # and list an unknown tag, and a rep's assigning of it (every rfid table)
     rfid_the_works(vw, cw)
-    # the usage aggregates (per bin and per site), from the ledger rows above
+    # the usage aggregates (per bin, per item and site, per site, each issued bin's recent
+    # windows), from the ledger rows above
     from insight.analytics.build import usage_catch_up
 
     usage_catch_up()

@@ -4,8 +4,9 @@ Every endpoint takes its subject from the query string (customer, site, item, bi
 resolves it through the caller's scope: a customer user's token sees its customer only
 (named or not), and another vendor's or customer's id is a 404.
 
-Rankings over every bin (top items, slow movers, cover, dead stock) are kept in the cache
-until the aggregates' next pass (USAGE_DAILY_MINUTES): they cannot change before it.
+Rankings over every bin (top items, slow movers, cover, dead stock) are read cold on
+every request from the bins' narrow recent rows, which the aggregates' pass keeps
+(USAGE_DAILY_MINUTES).
 """
 
 from __future__ import annotations
@@ -229,14 +230,8 @@ class TopItemsView(_AnalyticsView):
         """The items issued most in the last `days` (top movers), with the `days` before."""
         d = self._parse(request, WindowIn)
         subject = self._subject(d)
-        rows = selectors.kept(
-            scope=self.scope,
-            subject=subject,
-            name="top",
-            params=(d["days"], d["limit"]),
-            compute=lambda: selectors.top_items(
-                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
-            ),
+        rows = selectors.top_items(
+            scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
         )
         return Response(TopItemsOut({"days": d["days"], "results": rows}).data)
 
@@ -247,14 +242,8 @@ class SlowMoversView(_AnalyticsView):
         """Bins holding stock that were issued least in the last `days` (slow movers)."""
         d = self._parse(request, WindowIn)
         subject = self._subject(d)
-        rows = selectors.kept(
-            scope=self.scope,
-            subject=subject,
-            name="slow",
-            params=(d["days"], d["limit"]),
-            compute=lambda: selectors.slow_movers(
-                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
-            ),
+        rows = selectors.slow_movers(
+            scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
         )
         return Response(SlowOut({"days": d["days"], "results": rows}).data)
 
@@ -266,21 +255,13 @@ class CoverView(_AnalyticsView):
         many bins in each band, and the bins with the fewest days."""
         d = self._parse(request, WindowIn)
         subject = self._subject(d)
-        body = selectors.kept(
-            scope=self.scope,
-            subject=subject,
-            name="cover",
-            params=(d["days"], d["limit"]),
-            compute=lambda: {
-                "days": d["days"],
-                "buckets": selectors.cover_buckets(
-                    scope=self.scope, subject=subject, days=d["days"]
-                ),
-                "results": selectors.cover_list(
-                    scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
-                ),
-            },
-        )
+        body = {
+            "days": d["days"],
+            "buckets": selectors.cover_buckets(scope=self.scope, subject=subject, days=d["days"]),
+            "results": selectors.cover_list(
+                scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
+            ),
+        }
         return Response(CoverOut(body).data)
 
 
@@ -290,19 +271,12 @@ class DeadStockView(_AnalyticsView):
         """Bins holding stock that nobody issued from in the last `days`, most value first."""
         d = self._parse(request, DeadIn)
         subject = self._subject(d)
-
-        def compute() -> dict:
-            qs = selectors.dead_stock(scope=self.scope, subject=subject, days=d["days"])
-            totals = selectors.dead_stock_totals(qs)
-            return {"days": d["days"], **totals, "results": list(qs[: d["limit"]])}
-
-        body = selectors.kept(
-            scope=self.scope,
-            subject=subject,
-            name="dead",
-            params=(d["days"], d["limit"]),
-            compute=compute,
+        qs = selectors.dead_stock(scope=self.scope, subject=subject, days=d["days"])
+        totals = selectors.dead_stock_totals(qs)
+        rows = selectors.dead_stock_first(
+            scope=self.scope, subject=subject, days=d["days"], limit=d["limit"]
         )
+        body = {"days": d["days"], **totals, "results": rows}
         return Response(DeadOut(body).data)
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, Min, Q, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -35,7 +35,12 @@ from cmi import rls
 from cmi.models import Customer, Vendor
 from cmi.rows import rows_insert
 from cmi.services import watermark_advance, watermark_get
-from insight.analytics.models import UsageDaily, UsageSiteDaily
+from insight.analytics.models import (
+    UsageBinRecent,
+    UsageDaily,
+    UsageItemDaily,
+    UsageSiteDaily,
+)
 from stocking.models import Bin, LedgerEntry, MovementKind
 
 log = logging.getLogger(__name__)
@@ -58,9 +63,16 @@ def local_day(at: dt.datetime, tz: ZoneInfo) -> dt.date:
 
 
 @transaction.atomic
-def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.date]) -> int:
+def usage_refresh(
+    *,
+    vendor_id: int,
+    customer_id: int,
+    from_days: dict[int, dt.date],
+    now: dt.datetime | None = None,
+) -> int:
     """Rewrite the rows of `from_days`' bins (bin id -> first day that may have changed)
-    from that day on, and their sites' rows; returns the bin rows written."""
+    from that day on, their recent rows (as of the customer's day at `now`), and their
+    sites' rows; returns the bin rows written."""
     if not from_days:
         return 0
     if connection.vendor == "postgresql":
@@ -70,6 +82,7 @@ def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.d
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, customer_id])
     customer = Customer.objects.only("timezone").get(vendor_id=vendor_id, pk=customer_id)
     tz = ZoneInfo(customer.timezone)
+    today = local_day(now or timezone.now(), tz)
     bins = {
         b["pk"]: b
         for b in Bin.objects.filter(
@@ -83,10 +96,12 @@ def usage_refresh(*, vendor_id: int, customer_id: int, from_days: dict[int, dt.d
         chunk = ordered[i : i + CHUNK]
         start = from_days[chunk[0]]  # the chunk's earliest: its rows are redone from here
         written += _bins_refresh(vendor_id, customer_id, tz, [bins[pk] for pk in chunk], start)
+        _recent_refresh(vendor_id, customer_id, today, [bins[pk] for pk in chunk])
         for pk in chunk:
             site = bins[pk]["site_id"]
             site_from[site] = min(site_from.get(site, start), start)
     _sites_refresh(vendor_id, customer_id, site_from)
+    _items_refresh(vendor_id, customer_id, site_from)
     return written
 
 
@@ -140,6 +155,85 @@ def _bins_refresh(
     UsageDaily.objects.filter(vendor_id=vendor_id, bin_id__in=ids, day__gte=start).delete()
     rows_insert(UsageDaily, rows)
     return len(rows)
+
+
+def _recent_refresh(vendor_id: int, customer_id: int, today: dt.date, bins: list[dict]) -> None:
+    """The recent rows of bins whose daily rows were just rewritten: their last issue
+    (any day: one grouped read over the bin-day index) and their windows."""
+    ids = [b["pk"] for b in bins]
+    last = dict(
+        UsageDaily.objects.filter(vendor_id=vendor_id, bin_id__in=ids, issued__gt=0)
+        .values("bin_id")
+        .annotate(last=Max("day"))
+        .values_list("bin_id", "last")
+    )
+    known = {b["pk"]: (b["site_id"], b["item_id"], last[b["pk"]]) for b in bins if b["pk"] in last}
+    _recent_write(vendor_id, customer_id, today, known, ids)
+
+
+def _recent_write(
+    vendor_id: int,
+    customer_id: int,
+    today: dt.date,
+    known: dict[int, tuple[int, int, dt.date]],
+    ids: list[int],
+) -> None:
+    """Replace the recent rows of `ids` by those of `known` (bin -> site, item, last
+    issue), their windows counted back from `today`: one grouped read, a delete, an
+    insert."""
+    longest = max(UsageBinRecent.WINDOWS)
+    windows = {
+        row["bin_id"]: row
+        for row in UsageDaily.objects.filter(
+            vendor_id=vendor_id,
+            bin_id__in=list(known),
+            day__gt=today - dt.timedelta(days=longest),
+            day__lte=today,
+        )
+        .values("bin_id")
+        .annotate(
+            **{
+                f"w{n}": Sum("issued", filter=Q(day__gt=today - dt.timedelta(days=n)), default=0)
+                for n in UsageBinRecent.WINDOWS
+            }
+        )
+        .order_by()
+    }
+    rows = []
+    for pk, (site_id, item_id, last_issued) in sorted(known.items()):
+        w = windows.get(pk, {})
+        rows.append(
+            UsageBinRecent(
+                vendor_id=vendor_id,
+                customer_id=customer_id,
+                site_id=site_id,
+                item_id=item_id,
+                bin_id=pk,
+                as_of=today,
+                last_issued=last_issued,
+                **{f"issued_{n}": w.get(f"w{n}", 0) for n in UsageBinRecent.WINDOWS},
+            )
+        )
+    UsageBinRecent.objects.filter(vendor_id=vendor_id, bin_id__in=ids).delete()
+    rows_insert(UsageBinRecent, rows)
+
+
+def usage_recent_roll(*, vendor_id: int, customer_id: int, today: dt.date) -> int:
+    """Count every recent row of a customer back from `today` again: a new day moved
+    every window, whether or not its bins moved. Returns the rows rewritten."""
+    known = {
+        pk: (site_id, item_id, last_issued)
+        for pk, site_id, item_id, last_issued in UsageBinRecent.objects.filter(
+            vendor_id=vendor_id, customer_id=customer_id
+        )
+        .order_by("bin_id")
+        .values_list("bin_id", "site_id", "item_id", "last_issued")
+    }
+    ordered = list(known)
+    for i in range(0, len(ordered), CHUNK):
+        chunk = ordered[i : i + CHUNK]
+        _recent_write(vendor_id, customer_id, today, {pk: known[pk] for pk in chunk}, chunk)
+    return len(ordered)
 
 
 def _sites_refresh(vendor_id: int, customer_id: int, site_from: dict[int, dt.date]) -> None:
@@ -199,11 +293,86 @@ def _sites_refresh(vendor_id: int, customer_id: int, site_from: dict[int, dt.dat
     rows_insert(UsageSiteDaily, rows)
 
 
-def usage_rebuild(*, vendor_id: int) -> int:
-    """Every row of the vendor again, exactly from the ledger; returns bin rows written."""
+def _items_refresh(vendor_id: int, customer_id: int, site_from: dict[int, dt.date]) -> None:
+    """Each item's rows at each site from the site's first changed day, summed from its
+    bins' rows there, its stock carried from its row before that day. Four queries and
+    a delete per site."""
+    if not site_from:
+        return
+    start = min(site_from.values())
+    sums = (
+        UsageDaily.objects.filter(vendor_id=vendor_id, site_id__in=list(site_from), day__gte=start)
+        .values("site_id", "item_id", "day")
+        .annotate(
+            s_issued=Sum("issued"),
+            s_received=Sum("received"),
+            s_net=Sum("net"),
+            s_value=Sum(F("net") * F("item__unit_price"), output_field=MONEY),
+        )
+        .order_by("site_id", "item_id", "day")
+    )
+    earlier = Q()
+    for site_id, first in site_from.items():
+        earlier |= Q(site_id=site_id, day__lt=first)
+    before: dict[tuple[int, int], tuple[int, Decimal]] = {
+        (site_id, item_id): (on_hand, value)
+        for site_id, item_id, on_hand, value in _items_latest(
+            UsageItemDaily.objects.filter(earlier, vendor_id=vendor_id)
+        )
+    }
+    rows = []
+    for s in sums:
+        if s["day"] < site_from[s["site_id"]]:
+            continue
+        key = (s["site_id"], s["item_id"])
+        units, value = before.get(key, (0, Decimal(0)))
+        units += s["s_net"]
+        value += s["s_value"] or 0
+        before[key] = (units, value)
+        rows.append(
+            UsageItemDaily(
+                vendor_id=vendor_id,
+                customer_id=customer_id,
+                site_id=s["site_id"],
+                item_id=s["item_id"],
+                day=s["day"],
+                issued=s["s_issued"],
+                received=s["s_received"],
+                on_hand=units,
+                stock_value=Decimal(value).quantize(CENT),
+            )
+        )
+    for site_id, first in site_from.items():
+        UsageItemDaily.objects.filter(vendor_id=vendor_id, site_id=site_id, day__gte=first).delete()
+    rows_insert(UsageItemDaily, rows)
+
+
+def _items_latest(qs) -> list[tuple[int, int, int, Decimal]]:
+    """The latest row of each (site, item) of `qs`: DISTINCT ON on PostgreSQL, a
+    correlated subquery elsewhere (SQLite)."""
+    fields = ("site_id", "item_id", "on_hand", "stock_value")
+    if connection.vendor == "postgresql":
+        return list(
+            qs.order_by("site_id", "item_id", "-day")
+            .distinct("site_id", "item_id")
+            .values_list(*fields)
+        )
+    latest = (
+        qs.filter(site_id=OuterRef("site_id"), item_id=OuterRef("item_id"))
+        .order_by("-day")
+        .values("day")[:1]
+    )
+    return list(qs.annotate(latest=Subquery(latest)).filter(day=F("latest")).values_list(*fields))
+
+
+def usage_rebuild(*, vendor_id: int, now: dt.datetime | None = None) -> int:
+    """Every row of the vendor again, exactly from the ledger (the recent rows as of the
+    customers' day at `now`); returns bin rows written."""
     written = 0
     with rls.vendor(vendor_id):
         UsageSiteDaily.objects.filter(vendor_id=vendor_id).delete()
+        UsageBinRecent.objects.filter(vendor_id=vendor_id).delete()
+        UsageItemDaily.objects.filter(vendor_id=vendor_id).delete()
         UsageDaily.objects.filter(vendor_id=vendor_id).delete()
         customers = Customer.objects.filter(vendor_id=vendor_id).values_list("pk", flat=True)
         for customer_id in customers:
@@ -212,6 +381,7 @@ def usage_rebuild(*, vendor_id: int) -> int:
                 vendor_id=vendor_id,
                 customer_id=customer_id,
                 from_days=dict.fromkeys(bin_ids.values_list("pk", flat=True), EARLIEST),
+                now=now,
             )
     return written
 
@@ -255,7 +425,31 @@ def usage_catch_up(*, now: dt.datetime | None = None, overlap_seconds: int = 60)
     for (vendor_id, customer_id), from_days in work.items():
         with rls.vendor(vendor_id):
             written += usage_refresh(
-                vendor_id=vendor_id, customer_id=customer_id, from_days=from_days
+                vendor_id=vendor_id, customer_id=customer_id, from_days=from_days, now=started
             )
+    _recent_roll_stale(now=started)
     watermark_advance(name=JOB, to=started)
     return written
+
+
+def _recent_roll_stale(*, now: dt.datetime) -> None:
+    """Customers whose recent rows were counted back from a day before their today (a
+    day began in their zone since): counted again, every bin."""
+    with rls.system():
+        oldest = list(
+            UsageBinRecent.objects.values("vendor_id", "customer_id")
+            .annotate(as_of=Min("as_of"))
+            .order_by("vendor_id", "customer_id")
+        )
+        zones = dict(
+            Customer.objects.filter(pk__in={r["customer_id"] for r in oldest}).values_list(
+                "pk", "timezone"
+            )
+        )
+    for r in oldest:
+        today = local_day(now, ZoneInfo(zones[r["customer_id"]]))
+        if r["as_of"] < today:
+            with rls.vendor(r["vendor_id"]), transaction.atomic():
+                usage_recent_roll(
+                    vendor_id=r["vendor_id"], customer_id=r["customer_id"], today=today
+                )

@@ -84,3 +84,69 @@ class UsageSiteDaily(models.Model):
 
     def __str__(self) -> str:
         return f"site {self.site_id} {self.day}: -{self.issued} = {self.on_hand}"
+
+
+class UsageItemDaily(models.Model):
+    """One item at one site on one day on which any of its bins there moved: the sums of
+    those bins' rows, and the item's whole stock at the site at the day's end. An item's
+    series reads these (a row per site and day) rather than every bin's rows."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    issued = models.IntegerField(default=0)
+    received = models.IntegerField(default=0)
+    on_hand = models.BigIntegerField(default=0)
+    stock_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site_id", "item_id", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "item", "day"], name="usage_item_daily_one_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["vendor", "item", "day"], name="usage_item_item_day")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} at site {self.site_id} {self.day}: -{self.issued}"
+
+
+class UsageBinRecent(models.Model):
+    """One bin's recent issues, counted back from `as_of` (the customer's day at the last
+    pass of the aggregates): the rankings (top and slow movers, days of cover, dead
+    stock) read one narrow row per bin instead of a window of daily rows.
+
+    A bin has a row once it was ever issued from (`last_issued` is then set); the
+    windows are the units issued in the `as_of` day and the N - 1 days before it.
+    """
+
+    WINDOWS = (28, 30, 60, 90)
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    bin = models.OneToOneField(Bin, on_delete=models.CASCADE, related_name="usage_recent")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    issued_28 = models.IntegerField(default=0)
+    issued_30 = models.IntegerField(default=0)
+    issued_60 = models.IntegerField(default=0)
+    issued_90 = models.IntegerField(default=0)
+    last_issued = models.DateField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["bin_id"]
+        indexes = [
+            models.Index(fields=["vendor", "customer"], name="usage_recent_customer"),
+            models.Index(fields=["vendor", "item"], name="usage_recent_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bin {self.bin_id} as of {self.as_of}: {self.issued_30} in 30 days"

@@ -4,10 +4,14 @@ Every read takes the scope and a `Subject` (what the numbers are of: the whole v
 a customer, a site, an item or a bin), resolved once through the scope: an id of
 another vendor or customer is a 404 here, before anything is read.
 
-Series read the per-site rows (customer, site, vendor-wide) or the per-bin rows (item,
-bin): a few thousand rows for two years, whatever the number of bins. Lists that rank
-bins (movers, cover, dead stock) read one window of bin rows in one grouped query.
-Each function runs a fixed number of queries.
+Series read the per-site rows (customer, site, vendor-wide), the per-item-and-site rows
+(item) or the per-bin rows (bin): a few thousand rows for two years, whatever the
+number of bins. Lists that rank
+bins (movers, cover, dead stock) read one narrow row per bin (`UsageBinRecent`: the
+windows they use, counted back from the day of the aggregates' last pass, and the last
+issue); a window it does not hold is summed from the daily bin rows instead. Nothing
+is cached: every request reads what the aggregates say now. Each function runs a
+fixed number of queries.
 """
 
 from __future__ import annotations
@@ -41,7 +45,12 @@ from django.utils import timezone
 from catalog.models import Item
 from cmi.models import Customer
 from cmi.scoping import Scope
-from insight.analytics.models import UsageDaily, UsageSiteDaily
+from insight.analytics.models import (
+    UsageBinRecent,
+    UsageDaily,
+    UsageItemDaily,
+    UsageSiteDaily,
+)
 from stocking.models import Bin, Site
 
 GRAINS = ("day", "week", "month")
@@ -205,9 +214,12 @@ def span_for(
 
 
 def _source(subject: Subject) -> tuple[QuerySet, str]:
-    """Per-bin rows for an item or a bin; per-site rows (fewer by far) for the rest."""
-    if subject.item is not None or subject.bin is not None:
+    """Per-bin rows for a bin; per item and site for an item; per-site rows (fewer by
+    far) for the rest. Each keyed by what carries its own stock over quiet days."""
+    if subject.bin is not None:
         return UsageDaily.objects.filter(subject.filters()), "bin_id"
+    if subject.item is not None:
+        return UsageItemDaily.objects.filter(subject.filters()), "site_id"
     q = subject.filters()
     return UsageSiteDaily.objects.filter(q), "site_id"
 
@@ -303,17 +315,27 @@ def _bins(scope: Scope, subject: Subject) -> QuerySet[Bin]:
 def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[dict]:
     """The items issued most in the last `days`, with the `days` before for the trend.
 
-    One grouped query over the window's bin rows."""
-    start, end = window(subject, days)
-    before = start - dt.timedelta(days=(end - start).days + 1)
-    return list(
-        UsageDaily.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
-        .filter(day__gte=before, day__lte=end)
-        .values("item_id", "item__sku", "item__description")
-        .annotate(
-            units=Sum("issued", filter=Q(day__gte=start), default=0),
-            previous=Sum("issued", filter=Q(day__lt=start), default=0),
+    One grouped query: over the bins' recent rows when they hold both windows (30 days),
+    over the window's daily bin rows otherwise."""
+    if days in UsageBinRecent.WINDOWS and days * 2 in UsageBinRecent.WINDOWS:
+        rows = UsageBinRecent.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
+        sums = {
+            "units": Sum(f"issued_{days}", default=0),
+            "previous": Sum(F(f"issued_{days * 2}") - F(f"issued_{days}"), default=0),
+        }
+    else:
+        start, end = window(subject, days)
+        before = start - dt.timedelta(days=(end - start).days + 1)
+        rows = UsageDaily.objects.filter(
+            subject.filters(), vendor_id=scope.vendor_id, day__gte=before, day__lte=end
         )
+        sums = {
+            "units": Sum("issued", filter=Q(day__gte=start), default=0),
+            "previous": Sum("issued", filter=Q(day__lt=start), default=0),
+        }
+    return list(
+        rows.values("item_id", "item__sku", "item__description")
+        .annotate(**sums)
         .filter(units__gt=0)
         .order_by("-units", "item__sku")[:limit]
     )
@@ -323,24 +345,39 @@ def _value() -> ExpressionWrapper:
     return ExpressionWrapper(F("on_hand") * F("item__unit_price"), output_field=MONEY)
 
 
-def _with_issued(qs: QuerySet[Bin], start: dt.date) -> QuerySet[Bin]:
-    """Bins with `issued`, units issued since `start`: one join on the window's rows only
-    (the day is in the join's condition) and a GROUP BY, not a subquery per bin."""
+def _with_issued(qs: QuerySet[Bin], start: dt.date, days: int) -> QuerySet[Bin]:
+    """Bins with `issued`, units issued in the last `days` (since `start`): the bin's
+    recent row where it holds that window (a join on one row per bin), else one join on
+    the window's daily rows (the day in the join's condition) and a GROUP BY."""
+    if days in UsageBinRecent.WINDOWS:
+        return qs.annotate(issued=Coalesce(F(f"usage_recent__issued_{days}"), 0))
     return qs.annotate(
         recent=FilteredRelation("usage_days", condition=Q(usage_days__day__gte=start))
     ).annotate(issued=Coalesce(Sum("recent__issued"), 0))
+
+
+def _first(bins: QuerySet[Bin], build, order: tuple[str, ...], limit: int) -> list[Bin]:
+    """The first `limit` of `bins` as `build` annotates them, by `order`, in one query:
+    ranked in a subquery on the narrow columns (the bin, its recent row, its item's
+    price), then only those bins read whole with their item, customer, site and
+    location (joining those for every bin before the sort costs more than the sort)."""
+    ranked = build(bins).order_by(*order).values("pk")[:limit]
+    return list(
+        build(bins.filter(pk__in=Subquery(ranked)))
+        .select_related("item", "customer", "site", "location")
+        .order_by(*order)
+    )
 
 
 def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[Bin]:
     """Bins holding stock that were issued least in the last `days`, the most value first
     among equals (what sits on the shelf costs the most there)."""
     start, _ = window(subject, days)
-    return list(
-        _with_issued(_bins(scope, subject).filter(on_hand__gt=0), start)
-        .select_related("item", "customer", "site", "location")
-        .annotate(value=_value())
-        .order_by("issued", "-value", "pk")[:limit]
-    )
+
+    def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
+        return _with_issued(qs.filter(on_hand__gt=0), start, days).annotate(value=_value())
+
+    return _first(_bins(scope, subject), build, ("issued", "-value", "pk"), limit)
 
 
 def _cover_expression(days: int):
@@ -353,22 +390,32 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
     """Bins with the fewest days of cover: on-hand over the average daily issue of the
     last `days`. Bins not issued in that window have no rate and are not listed."""
     start, _ = window(subject, days)
-    return list(
-        _with_issued(_bins(scope, subject), start)
-        .filter(issued__gt=0)
-        .select_related("item", "customer", "site", "location")
-        .annotate(cover=_cover_expression(days), value=_value())
-        .order_by("cover", "pk")[:limit]
-    )
+
+    def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
+        return (
+            _with_issued(qs, start, days)
+            .filter(issued__gt=0)
+            .annotate(cover=_cover_expression(days), value=_value())
+        )
+
+    return _first(_bins(scope, subject), build, ("cover", "pk"), limit)
 
 
 def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dict]:
     """How many bins have how many days of cover (and those with no issue at all).
 
-    One query: each bin's on-hand and units issued in the window; banded here."""
+    One query: counted by band in the database over the bins' recent rows; for a window
+    they do not hold, each bin's on-hand and units issued, banded here."""
+    if days in UsageBinRecent.WINDOWS:
+        return _bands(
+            _bins(scope, subject)
+            .annotate(covered=F("on_hand") * Value(days))
+            .aggregate(**_band_counts(F(f"usage_recent__issued_{days}"))),
+            days,
+        )
     start, _ = window(subject, days)
     counts: dict[str, int] = defaultdict(int)
-    for on_hand, issued in _with_issued(_bins(scope, subject), start).values_list(
+    for on_hand, issued in _with_issued(_bins(scope, subject), start, days).values_list(
         "on_hand", "issued"
     ):
         if not issued:
@@ -389,24 +436,35 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
     return out
 
 
+def _dead(start: dt.date):
+    """Annotates bins holding stock that nobody issued from since `start` (no recent row,
+    or its last issue before), with their value and last issue (None: never)."""
+
+    def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
+        return (
+            qs.filter(on_hand__gt=0)
+            .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
+            .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
+        )
+
+    return build
+
+
 def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bin]:
     """Bins holding stock that nobody issued from in the last `days`, the most value first;
-    each with the day it was last issued from (None: never)."""
+    each with the day it was last issued from (None: never), from its recent row."""
     start, _ = window(subject, days)
-    issued_recently = UsageDaily.objects.filter(bin_id=OuterRef("pk"), day__gte=start, issued__gt=0)
-    last_issued = (
-        UsageDaily.objects.filter(bin_id=OuterRef("pk"), issued__gt=0)
-        .order_by("-day")
-        .values("day")[:1]
-    )
     return (
-        _bins(scope, subject)
-        .filter(on_hand__gt=0)
-        .exclude(Exists(issued_recently))
+        _dead(start)(_bins(scope, subject))
         .select_related("item", "customer", "site", "location")
-        .annotate(value=_value(), last_issued=Subquery(last_issued))
         .order_by("-value", "pk")
     )
+
+
+def dead_stock_first(*, scope: Scope, subject: Subject, days: int = 90, limit: int) -> list[Bin]:
+    """The first `limit` of `dead_stock`, ranked on the narrow columns first."""
+    start, _ = window(subject, days)
+    return _first(_bins(scope, subject), _dead(start), ("-value", "pk"), limit)
 
 
 def stock_value_now(*, scope: Scope, subject: Subject) -> dict:
@@ -487,7 +545,7 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         )
     )
     return (
-        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start)
+        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start, days)
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
         .order_by("item__sku", "customer__name", "location__code", "pk")
@@ -503,46 +561,67 @@ def dead_stock_totals(qs: QuerySet[Bin]) -> dict:
     }
 
 
-# --- the customer page's rankings, kept until the aggregates next change -----------------
-
-RANKINGS_TTL = 3600
+# --- the customer page's rankings ---------------------------------------------------------
 
 
-def aggregates_mark() -> str:
-    """When the aggregates last changed (the beat task's watermark): a cache key part."""
-    from cmi.models import JobWatermark
-    from insight.analytics.build import JOB
+def _band_counts(issued: F) -> dict:
+    """Counts of bins per band of days of cover (`covered` is on-hand times the window's
+    days; cover = covered / issued, compared without dividing) and of bins not issued."""
+    sums = {"not_issued": Count("pk", filter=Q(usage_recent__isnull=True) | Q(**{issued.name: 0}))}
+    for key, _, low, high in COVER_BUCKETS:
+        band = Q(**{f"{issued.name}__gt": 0}, covered__gte=issued * low)
+        if high is not None:
+            band &= Q(covered__lt=issued * high)
+        sums[key] = Count("pk", filter=band)
+    return sums
 
-    mark = JobWatermark.objects.filter(name=JOB).values_list("reached_at", flat=True).first()
-    return mark.isoformat() if mark else "none"
 
-
-def kept(*, scope: Scope, subject: Subject, name: str, params: tuple, compute):
-    """`compute()`, kept in the cache until the aggregates next change (their watermark
-    is in the key, with the subject, the parameters and the subject's today)."""
-    from django.core.cache import cache
-
-    key = ":".join(
-        str(part)
-        for part in (
-            "usage",
-            name,
-            scope.vendor_id,
-            sorted(subject.customer_ids) if subject.customer_ids is not None else "all",
-            *(
-                getattr(getattr(subject, n), "pk", None)
-                for n in ("customer", "site", "item", "bin")
-            ),
-            *params,
-            subject.today().isoformat(),
-            aggregates_mark(),
-        )
+def _bands(counts: dict, days: int) -> list[dict]:
+    out = [{"key": key, "label": label, "bins": counts[key]} for key, label, _, _ in COVER_BUCKETS]
+    out.append(
+        {"key": "not_issued", "label": f"No issue in {days} days", "bins": counts["not_issued"]}
     )
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, RANKINGS_TTL)
-    return found
+    return out
+
+
+def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: int) -> dict:
+    """The subject's stock value now, its dead stock's count and value, and its bins by
+    days of cover, in one pass over the bins and their recent rows (conditional sums);
+    a cover window the recent rows do not hold is banded by `cover_buckets` instead."""
+    if cover_days not in UsageBinRecent.WINDOWS:
+        dead = dead_stock(scope=scope, subject=subject, days=dead_days)
+        return {
+            "value_now": stock_value_now(scope=scope, subject=subject),
+            "dead_totals": dead_stock_totals(dead),
+            "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
+        }
+    dead_start, _ = window(subject, dead_days)
+    issued = F(f"usage_recent__issued_{cover_days}")
+    dead = Q(on_hand__gt=0) & (
+        Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=dead_start)
+    )
+    sums = {
+        "units": Sum("on_hand", default=0),
+        "value_sum": Sum("value", default=Decimal(0)),
+        "dead_count": Count("pk", filter=dead),
+        "dead_value": Sum("value", filter=dead, default=Decimal(0)),
+    }
+    sums.update(_band_counts(issued))
+    got = (
+        _bins(scope, subject)
+        .annotate(value=_value(), covered=F("on_hand") * Value(cover_days))
+        .aggregate(**sums)
+    )
+    cent = Decimal("0.01")
+    buckets = _bands(got, cover_days)
+    return {
+        "value_now": {"units": got["units"], "value": Decimal(got["value_sum"]).quantize(cent)},
+        "dead_totals": {
+            "count": got["dead_count"],
+            "stock_value": Decimal(got["dead_value"]).quantize(cent),
+        },
+        "buckets": buckets,
+    }
 
 
 def usage_rankings(
@@ -557,22 +636,12 @@ def usage_rankings(
 ) -> dict:
     """Top items, slow movers, days of cover, dead stock and the stock value of a subject.
 
-    Each ranks every bin of the subject (10,000 and more), so the result is kept in the
-    cache until the aggregates next change (their watermark is in the key; the bins'
-    own on-hand in it may be as old as the aggregates, a quarter of an hour at most).
-    One query when kept, eight when not."""
-
-    def compute() -> dict:
-        dead = dead_stock(scope=scope, subject=subject, days=dead_days)
-        return {
-            "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
-            "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
-            "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
-            "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
-            "dead": list(dead[:dead_rows]),
-            "dead_totals": dead_stock_totals(dead),
-            "value_now": stock_value_now(scope=scope, subject=subject),
-        }
-
-    params = (window_days, cover_days, dead_days, rows, dead_rows)
-    return kept(scope=scope, subject=subject, name="page", params=params, compute=compute)
+    Read cold on every request (five queries): each ranks the subject's bins over their
+    narrow recent rows, one per bin, so a cache would only hide the path it measures."""
+    return {
+        "top": top_items(scope=scope, subject=subject, days=window_days, limit=rows),
+        "slow": slow_movers(scope=scope, subject=subject, days=window_days, limit=rows),
+        "cover": cover_list(scope=scope, subject=subject, days=cover_days, limit=rows),
+        "dead": dead_stock_first(scope=scope, subject=subject, days=dead_days, limit=dead_rows),
+        **bins_summary(scope=scope, subject=subject, cover_days=cover_days, dead_days=dead_days),
+    }

@@ -61,7 +61,13 @@ class TrendPointOut(serializers.Serializer):
 class ScorecardOut(serializers.Serializer):
     customer = serializers.IntegerField()
     month = serializers.CharField(help_text="YYYY-MM, in the customer's time zone")
-    live = serializers.BooleanField(help_text="computed now (false: the month's snapshot)")
+    live = serializers.BooleanField(
+        help_text="computed now (false: read from the month's stored row, see as_of)"
+    )
+    as_of = serializers.DateTimeField(
+        help_text="when these figures were computed: the current month is stored every "
+        "SCORECARD_CURRENT_MINUTES (15), a closed month once it ended"
+    )
     metrics = MetricOut(many=True)
     counts = CountsOut()
     trend = TrendPointOut(many=True, help_text="The six months ending with this one.")
@@ -78,6 +84,7 @@ class VendorRowOut(serializers.Serializer):
 
 class VendorScorecardOut(serializers.Serializer):
     month = serializers.CharField()
+    as_of = serializers.DateTimeField(help_text="when the oldest customer's figures were computed")
     customers = VendorRowOut(many=True)
     totals = serializers.DictField(
         child=serializers.FloatField(allow_null=True),
@@ -113,6 +120,7 @@ def scorecard_body(card) -> dict:
         "customer": card.customer.pk,
         "month": _month_text(card.month),
         "live": card.live,
+        "as_of": card.as_of,
         "metrics": [
             {
                 "key": r.metric.key,
@@ -172,6 +180,7 @@ class VendorScorecardView(APIView):
         result = scorecard_vendor(scope=self.scope, month=month)
         body = {
             "month": _month_text(result.month),
+            "as_of": result.as_of,
             "customers": [
                 {
                     "customer": r.customer.pk,

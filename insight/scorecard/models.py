@@ -45,10 +45,11 @@ class ScorecardTarget(models.Model):
 
 class ScorecardMonth(models.Model):
     """A closed month's figures of one customer, so the vendor's page across many
-    customers and the trend read rows instead of replaying the month.
+        customers and the trend read rows instead of replaying the month.
 
-    Written on the 1st by a beat task for the month just ended; rebuilt from the
-    source tables by `manage.py scorecard_rebuild`. The current month is always live.
+        Written on the 1st by a beat task for the month just ended; rebuilt from the
+        source tables by `manage.py scorecard_rebuild`. The current month is stored apart
+    (`ScorecardCurrent`), every few minutes.
     """
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
@@ -70,3 +71,26 @@ class ScorecardMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.month:%Y-%m}"
+
+
+class ScorecardCurrent(models.Model):
+    """The current month's figures of one customer so far, stored by a beat task every
+    SCORECARD_CURRENT_MINUTES so that pages read a row instead of replaying the month
+    per request. `computed_at` is their age (the API's `as_of`). One row per customer,
+    replaced each run; a closed month is read from `ScorecardMonth`, never from here.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the 1st, in the customer's time zone
+    values = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_id"]
+        indexes = [models.Index(fields=["vendor", "month"], name="scorecard_current_month")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.month:%Y-%m} as of {self.computed_at:%Y-%m-%d %H:%M}"

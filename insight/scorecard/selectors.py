@@ -2,9 +2,10 @@
 vendor's month across its customers. The API and both portals call these, so the
 customer's manager and the vendor's rep see the same numbers.
 
-Closed months come from the snapshots where there is one; the current month and any
-closed month without a snapshot are computed from the source tables. Either way a
-page is a fixed number of queries.
+Closed months come from the snapshots where there is one; the current month from the
+row a beat task stores every SCORECARD_CURRENT_MINUTES (`as_of` says how old); a month
+with neither is computed from the source tables. Either way a page is a fixed number
+of queries.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from insight.scorecard.compute import (
     parts_pool,
 )
 from insight.scorecard.metrics import METRICS, Metric
-from insight.scorecard.models import ScorecardMonth, ScorecardTarget
+from insight.scorecard.models import ScorecardCurrent, ScorecardMonth, ScorecardTarget
 
 TREND_MONTHS = 6
 
@@ -48,8 +49,9 @@ class CustomerScorecard:
     values: dict[str, Any]
     rows: list[ScoreRow]
     trend: list[tuple[dt.date, dict[str, Any]]]
-    live: bool  # computed now (the current month, or no snapshot yet)
+    live: bool  # computed now (no stored row for the month yet)
     complete: bool  # the month is over in the customer's time zone
+    as_of: dt.datetime  # when the month's figures were computed
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class VendorScorecard:
     month: dt.date
     rows: list[VendorScorecardRow]
     totals: dict[str, Any]
+    as_of: dt.datetime  # the oldest of the customers' figures
 
 
 def month_parse(text: str | None, *, today: dt.date) -> dt.date:
@@ -81,26 +84,41 @@ def month_parse(text: str | None, *, today: dt.date) -> dt.date:
     return month
 
 
+Parts = dict[tuple[int, dt.date], dict[str, Any]]
+
+
 def _parts(
     *, vendor_id: int, customers: Sequence[Customer], months: Sequence[dt.date], now: dt.datetime
-) -> tuple[dict[tuple[int, dt.date], dict[str, Any]], set[tuple[int, dt.date]]]:
-    """Snapshots for closed months, computed parts for the rest (one compute pass);
-    and which (customer, month) were computed now."""
+) -> tuple[Parts, set[tuple[int, dt.date]], dict[tuple[int, dt.date], dt.datetime]]:
+    """Snapshots for closed months, the stored rows for current ones, computed parts for
+    the rest (one compute pass); which (customer, month) were computed now; and when
+    each was computed."""
     refs = [CustomerRef(pk=c.pk, timezone=c.timezone) for c in customers]
-    closed = {
-        (c.pk, m)
-        for c in refs
-        for m in months
-        if month_window(m, c.timezone, now)[1] < now  # cut at now: the month is not over
-    }
-    found: dict[tuple[int, dt.date], dict[str, Any]] = {}
+    closed, current = set(), set()
+    for c in refs:
+        for m in months:
+            start, end = month_window(m, c.timezone, now)  # the end cut at now
+            if end < now:
+                closed.add((c.pk, m))
+            elif start < now:
+                current.add((c.pk, m))
+    found: Parts = {}
+    as_of: dict[tuple[int, dt.date], dt.datetime] = {}
+    stored = []
     if closed:
-        for cid, month, values in ScorecardMonth.objects.filter(
+        stored += ScorecardMonth.objects.filter(
             vendor_id=vendor_id,
             customer_id__in=sorted({c for c, _ in closed}),
             month__in=sorted({m for _, m in closed}),
-        ).values_list("customer_id", "month", "values"):
+        ).values_list("customer_id", "month", "values", "computed_at")
+    if current:
+        stored += ScorecardCurrent.objects.filter(
+            vendor_id=vendor_id, customer_id__in=sorted({c for c, _ in current})
+        ).values_list("customer_id", "month", "values", "computed_at")
+    for cid, month, values, computed_at in stored:
+        if (cid, month) in closed or (cid, month) in current:
             found[(cid, month)] = values
+            as_of[(cid, month)] = computed_at
     missing = [(c, m) for c in refs for m in months if (c.pk, m) not in found]
     if missing:
         computed = parts_compute(
@@ -111,7 +129,8 @@ def _parts(
         )
         for c, m in missing:
             found[(c.pk, m)] = computed[(c.pk, m)]
-    return found, {(c.pk, m) for c, m in missing}
+            as_of[(c.pk, m)] = now
+    return found, {(c.pk, m) for c, m in missing}, as_of
 
 
 def _targets(*, vendor_id: int, customer_ids: Sequence[int]) -> dict[int, dict[str, float]]:
@@ -150,7 +169,9 @@ def scorecard_customer(
     if customer is None:
         raise ApiError("not_found", "Not found.", status_code=404)
     months = months_back(month, trend_months)
-    parts, live = _parts(vendor_id=scope.vendor_id, customers=[customer], months=months, now=now)
+    parts, live, as_of = _parts(
+        vendor_id=scope.vendor_id, customers=[customer], months=months, now=now
+    )
     trend = [(m, metrics_of(parts[(customer.pk, m)])) for m in months]
     values = trend[-1][1]
     targets = _targets(vendor_id=scope.vendor_id, customer_ids=[customer.pk]).get(customer.pk, {})
@@ -162,6 +183,7 @@ def scorecard_customer(
         trend=trend,
         live=(customer.pk, month) in live,
         complete=month_window(month, customer.timezone, now)[1] < now,
+        as_of=as_of[(customer.pk, month)],
     )
 
 
@@ -173,7 +195,9 @@ def scorecard_vendor(
     averages)."""
     now = now or timezone.now()
     customers = list(Customer.objects.for_scope(scope).order_by("name", "pk"))
-    parts, _ = _parts(vendor_id=scope.vendor_id, customers=customers, months=[month], now=now)
+    parts, _, as_of = _parts(
+        vendor_id=scope.vendor_id, customers=customers, months=[month], now=now
+    )
     targets = _targets(vendor_id=scope.vendor_id, customer_ids=[c.pk for c in customers])
     rows = []
     for c in customers:
@@ -185,7 +209,9 @@ def scorecard_vendor(
             )
         )
     totals = metrics_of(parts_pool(parts[(c.pk, month)] for c in customers))
-    return VendorScorecard(month=month, rows=rows, totals=totals)
+    return VendorScorecard(
+        month=month, rows=rows, totals=totals, as_of=min(as_of.values(), default=now)
+    )
 
 
 def target_list(*, scope: Scope, customer_id: int) -> list[ScorecardTarget]:

@@ -1,9 +1,11 @@
-"""Writes of the scorecard: targets (vendor staff) and the monthly snapshots."""
+"""Writes of the scorecard: targets (vendor staff), the monthly snapshots and the
+current month so far."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,9 +13,9 @@ from django.utils import timezone
 from cmi.errors import ApiError
 from cmi.models import Customer
 from cmi.scoping import Scope
-from insight.scorecard.compute import CustomerRef, month_window, parts_compute
+from insight.scorecard.compute import CustomerRef, month_first, month_window, parts_compute
 from insight.scorecard.metrics import BY_KEY
-from insight.scorecard.models import ScorecardMonth, ScorecardTarget
+from insight.scorecard.models import ScorecardCurrent, ScorecardMonth, ScorecardTarget
 
 
 @transaction.atomic
@@ -90,5 +92,45 @@ def scorecard_months_snapshot(
         update_conflicts=True,
         unique_fields=["customer", "month"],
         update_fields=["values", "computed_at"],
+    )
+    return len(rows)
+
+
+def current_month(tz_name: str, now: dt.datetime) -> dt.date:
+    """The month `now` falls in, in the zone (its 1st)."""
+    return month_first(now.astimezone(ZoneInfo(tz_name)).date())
+
+
+@transaction.atomic
+def scorecard_current_store(
+    *, vendor_id: int, customer_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> int:
+    """Compute every customer's current month (in its zone) so far from the source
+    tables, and store it (replacing the customer's row). Returns rows written."""
+    now = now or timezone.now()
+    qs = Customer.objects.filter(vendor_id=vendor_id)
+    if customer_ids is not None:
+        qs = qs.filter(pk__in=customer_ids)
+    by_month: dict[dt.date, list[CustomerRef]] = {}
+    for pk, tz in qs.order_by("pk").values_list("pk", "timezone"):
+        by_month.setdefault(current_month(tz, now), []).append(CustomerRef(pk=pk, timezone=tz))
+    rows = []
+    for month, refs in sorted(by_month.items()):  # one compute per month (zones differ)
+        parts = parts_compute(vendor_id=vendor_id, customers=refs, months=[month], now=now)
+        rows += [
+            ScorecardCurrent(
+                vendor_id=vendor_id,
+                customer_id=c.pk,
+                month=month,
+                values=parts[(c.pk, month)],
+                computed_at=now,
+            )
+            for c in refs
+        ]
+    ScorecardCurrent.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=["month", "values", "computed_at"],
     )
     return len(rows)

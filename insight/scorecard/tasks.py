@@ -1,4 +1,5 @@
-"""The scorecard's beat task: on the 1st, store the month just ended of every customer."""
+"""The scorecard's beat tasks: on the 1st, store the month just ended of every customer;
+every SCORECARD_CURRENT_MINUTES, store the current month so far."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from cmi import rls
 from cmi.models import Vendor
 from insight.scorecard.compute import month_first
-from insight.scorecard.services import scorecard_months_snapshot
+from insight.scorecard.services import scorecard_current_store, scorecard_months_snapshot
 
 
 def last_month(now: dt.datetime) -> dt.date:
@@ -29,4 +30,18 @@ def scorecard_snapshot_last_month() -> int:
     for vendor_id in vendor_ids:
         with rls.vendor(vendor_id):
             written += scorecard_months_snapshot(vendor_id=vendor_id, months=[month], now=now)
+    return written
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1750)
+def scorecard_current_refresh() -> int:
+    """Every vendor's customers, the current month so far: what the pages read (with its
+    age) instead of computing it per request. Safe to run twice (rows are replaced)."""
+    now = timezone.now()
+    written = 0
+    with rls.system():  # the list of vendors spans tenants
+        vendor_ids = list(Vendor.objects.order_by("pk").values_list("pk", flat=True))
+    for vendor_id in vendor_ids:
+        with rls.vendor(vendor_id):
+            written += scorecard_current_store(vendor_id=vendor_id, now=now)
     return written

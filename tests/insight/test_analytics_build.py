@@ -15,7 +15,7 @@ from django.utils import timezone
 from cmi import rls
 from insight.analytics import selectors
 from insight.analytics.build import usage_catch_up, usage_rebuild
-from insight.analytics.models import UsageDaily, UsageSiteDaily
+from insight.analytics.models import UsageBinRecent, UsageDaily, UsageItemDaily, UsageSiteDaily
 from stocking.models import Bin
 from stocking.setup import bin_create, location_create
 from tests.conftest import bearer, scan
@@ -33,7 +33,7 @@ def post(cw, *events) -> None:
     assert [r["status"] for r in resp.json()["results"]] == ["accepted"] * len(events)
 
 
-def snapshot(vendor_id: int) -> tuple[list, list]:
+def snapshot(vendor_id: int) -> tuple[list, list, list, list]:
     bins = list(
         UsageDaily.objects.filter(vendor_id=vendor_id)
         .order_by("bin_id", "day")
@@ -50,7 +50,23 @@ def snapshot(vendor_id: int) -> tuple[list, list]:
             "scans", "bins_issued",
         )
     )  # fmt: skip
-    return bins, sites
+    recent = list(
+        UsageBinRecent.objects.filter(vendor_id=vendor_id)
+        .order_by("bin_id")
+        .values_list(
+            "bin_id", "as_of", "issued_28", "issued_30", "issued_60", "issued_90", "last_issued",
+            "site_id", "item_id", "customer_id",
+        )
+    )  # fmt: skip
+    items = list(
+        UsageItemDaily.objects.filter(vendor_id=vendor_id)
+        .order_by("site_id", "item_id", "day")
+        .values_list(
+            "site_id", "item_id", "day", "issued", "received", "on_hand", "stock_value",
+            "customer_id",
+        )
+    )  # fmt: skip
+    return bins, sites, recent, items
 
 
 @pytest.fixture
@@ -123,6 +139,39 @@ def test_series_by_day_and_week_carry_stock_over_quiet_days(example):
     assert all(p.start.weekday() == 0 for p in s.periods[1:])
 
 
+def test_item_series_sums_every_bin_of_the_item(example):
+    """An item's series (per item and site rows) is, period by period, the sum of the
+    series of the bins that stock it: flows, on-hand and its value."""
+    usage_catch_up()
+    a, cw, x = example["a"], example["cw"], example["x"]
+    d1 = example["days"][0]
+    item_subject = selectors.subject_resolve(
+        scope=a.scope, customer_id=cw.customer.pk, item_id=x.item_id
+    )
+    start, end = d1 - dt.timedelta(days=1), item_subject.today()
+    got = selectors.usage_series(
+        scope=a.scope, subject=item_subject, grain="day", start=start, end=end
+    )
+    bins = Bin.objects.filter(customer=cw.customer, item_id=x.item_id)
+    assert bins.count() > 1  # the world's bin of the item, and X
+    want = [[0, 0, 0, Decimal(0)] for _ in got.periods]
+    for b in bins:
+        one = selectors.usage_series(
+            scope=a.scope,
+            subject=selectors.subject_resolve(scope=a.scope, bin_id=b.pk),
+            grain="day",
+            start=start,
+            end=end,
+        )
+        for total, p in zip(want, one.periods, strict=True):
+            total[0] += p.issued
+            total[1] += p.received
+            total[2] += p.on_hand
+            total[3] += p.stock_value
+    assert [[p.issued, p.received, p.on_hand, p.stock_value] for p in got.periods] == want
+    assert got.periods[-1].on_hand == sum(b.on_hand for b in bins)
+
+
 def test_site_series_sums_every_bin_of_the_site(example):
     """The customer's series (per-site rows) is the sum of its bins: the world's three
     bins (30 each, counted today) plus X and Y."""
@@ -165,6 +214,35 @@ def test_late_scans_redo_the_days_they_happened_on_and_rebuild_agrees(example):
     assert Bin.objects.get(pk=y.pk).on_hand == 5
     usage_rebuild(vendor_id=a.vendor.pk)
     assert snapshot(a.vendor.pk) == after
+
+
+def test_the_recent_rows_of_a_hand_computed_example(example):
+    """Each issued bin has one recent row: units issued in the windows the rankings read,
+    counted back from the customer's today, and the day it was last issued from."""
+    usage_catch_up()
+    x, y = example["x"], example["y"]
+    _, d2, d3 = example["days"]
+    rows = {r.bin_id: r for r in UsageBinRecent.objects.filter(bin_id__in=[x.pk, y.pk])}
+    assert (rows[x.pk].issued_28, rows[x.pk].issued_90, rows[x.pk].last_issued) == (8, 8, d2)
+    assert (rows[y.pk].issued_30, rows[y.pk].issued_60, rows[y.pk].last_issued) == (4, 4, d3)
+    assert rows[x.pk].as_of == d3 + dt.timedelta(days=1)
+
+
+def test_a_new_day_recounts_the_recent_windows_as_a_rebuild_would(example):
+    """A pass on a later day, with no new ledger rows, counts every recent row back from
+    that day (issues fall out of the windows, the last issue stays); a rebuild that day
+    writes the same rows."""
+    usage_catch_up()
+    a, x = example["a"], example["x"]
+    later = timezone.now() + dt.timedelta(days=29)
+    usage_catch_up(now=later)
+    row = UsageBinRecent.objects.get(bin_id=x.pk)
+    # 29 days on: d1 (3 days ago) is 32 days back, d2 31: out of 28 and 30, inside 60
+    assert (row.issued_28, row.issued_30, row.issued_60) == (0, 0, 8)
+    assert row.last_issued == example["days"][1]
+    rolled = snapshot(a.vendor.pk)
+    usage_rebuild(vendor_id=a.vendor.pk, now=later)
+    assert snapshot(a.vendor.pk) == rolled
 
 
 def test_the_watermark_skips_what_was_done_and_a_second_pass_writes_nothing(example):

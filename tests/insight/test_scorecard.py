@@ -15,10 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from cmi.errors import ApiError
 from cmi.tenancy import scope_for_user
 from insight.scorecard.compute import months_back
-from insight.scorecard.models import ScorecardMonth, ScorecardTarget
+from insight.scorecard.models import ScorecardCurrent, ScorecardMonth, ScorecardTarget
 from insight.scorecard.selectors import month_parse, scorecard_customer, scorecard_vendor
-from insight.scorecard.services import scorecard_months_snapshot, scorecard_target_set
-from insight.scorecard.tasks import scorecard_snapshot_last_month
+from insight.scorecard.services import (
+    scorecard_current_store,
+    scorecard_months_snapshot,
+    scorecard_target_set,
+)
+from insight.scorecard.tasks import scorecard_current_refresh, scorecard_snapshot_last_month
 from tests.factories import vendor_world
 from tests.insight.scorecard_world import EXPECTED_OCTOBER, NOW, OCTOBER, october_build
 
@@ -194,6 +198,61 @@ def test_beat_task_snapshots_last_month_of_every_vendor(vw, cw):
     assert written >= 3
     assert scorecard_snapshot_last_month() == written  # replaced, not added
     assert ScorecardMonth.objects.count() == written
+
+
+NOVEMBER = dt.date(2026, 11, 1)
+
+
+def test_current_month_is_stored_and_read_with_its_age(vw, cw):
+    """The current month so far, stored at NOW, is what the page reads a little later:
+    the live figures of NOW, not recomputed (live is False), as_of says when."""
+    live = scorecard_customer(scope=vw.scope, customer_id=cw.customer.pk, month=NOVEMBER, now=NOW)
+    assert live.live and live.as_of == NOW
+    assert scorecard_current_store(vendor_id=vw.vendor.pk, now=NOW) == len(vw.customers)
+    later = NOW + dt.timedelta(minutes=10)
+    stored = scorecard_customer(
+        scope=vw.scope, customer_id=cw.customer.pk, month=NOVEMBER, now=later
+    )
+    assert not stored.live and stored.as_of == NOW
+    assert stored.values == live.values
+    assert [v for _, v in stored.trend[:-1]] == [v for _, v in live.trend[:-1]]
+    vendor = scorecard_vendor(scope=vw.scope, month=NOVEMBER, now=later)
+    assert vendor.as_of == NOW
+
+
+def test_a_stored_current_month_is_not_read_once_the_month_is_over(vw, cw):
+    """November stored on the 15th; on December 2 November is closed: without its
+    snapshot it is computed (live, as of now), never read from the partial row."""
+    scorecard_current_store(vendor_id=vw.vendor.pk, now=NOW)
+    december = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    result = scorecard_customer(
+        scope=vw.scope, customer_id=cw.customer.pk, month=NOVEMBER, now=december
+    )
+    assert result.live and result.as_of == december and result.complete
+
+
+def test_beat_task_stores_the_current_month_of_every_vendor(vw, cw):
+    """The task stores one current row per customer of every vendor; run again, the
+    rows are replaced, not added."""
+    vendor_world("second", customers=1)
+    written = scorecard_current_refresh()
+    assert written >= 3
+    assert scorecard_current_refresh() == written
+    assert ScorecardCurrent.objects.count() == written
+
+
+def test_the_stored_current_month_takes_fewer_queries_than_computing_it(vw, cw):
+    """With the closed months of the trend snapshotted, the page of the current month
+    reads a row instead of replaying the month."""
+    scorecard_months_snapshot(vendor_id=vw.vendor.pk, months=months_back(NOVEMBER, 6)[:-1], now=NOW)
+
+    def current():
+        scorecard_customer(scope=vw.scope, customer_id=cw.customer.pk, month=NOVEMBER, now=NOW)
+
+    live = _count(current)
+    scorecard_current_store(vendor_id=vw.vendor.pk, now=NOW)
+    stored = _count(current)
+    assert stored < live, (stored, live)
 
 
 @pytest.mark.parametrize("text", ["2026-13", "october", "2026-1-1", "1999-12", "2999-01"])

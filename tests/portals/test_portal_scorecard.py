@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cmi.tenancy import scope_for_user
-from insight.scorecard.models import ScorecardTarget
+from insight.scorecard.models import ScorecardCurrent, ScorecardTarget
 from insight.scorecard.selectors import scorecard_customer
 from tests.conftest import as_user
 from tests.factories import vendor_world
@@ -59,6 +59,22 @@ def test_api_returns_the_page_numbers(built):
     }
     assert data["month"] == MONTH and len(data["trend"]) == 6
     assert data["counts"]["orders_released"] == 3
+    assert data["as_of"]  # October has no snapshot here: computed now
+
+
+def test_api_says_how_old_the_stored_current_month_is(built):
+    """The current month is read from the row the beat task stored: `live` is false and
+    `as_of` is when it was computed; the vendor endpoint says it too."""
+    from insight.scorecard.services import scorecard_current_store
+
+    cw = built.customers[0]
+    scorecard_current_store(vendor_id=built.vendor.pk)
+    stored = ScorecardCurrent.objects.get(customer=cw.customer)
+    data = as_user(built.rep).get(f"{API}scorecard?customer={cw.customer.pk}").json()
+    assert data["live"] is False
+    assert data["as_of"].replace("Z", "+00:00") == stored.computed_at.isoformat()
+    vendor = as_user(built.rep).get(f"{API}scorecard/vendor").json()
+    assert vendor["as_of"].replace("Z", "+00:00") == stored.computed_at.isoformat()
 
 
 def test_rep_sets_a_target_through_the_api_and_the_customer_sees_it(built):
