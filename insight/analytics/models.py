@@ -91,9 +91,11 @@ class UsageItemDaily(models.Model):
     those bins' rows, and the item's whole stock at the site at the day's end. An item's
     series reads these (a row per site and day) rather than every bin's rows."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    # vendor and site: served by the (vendor, item, day) index and the unique
+    # (site, item, day); an index of their own would only cost every row written.
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     issued = models.IntegerField(default=0)
@@ -127,7 +129,8 @@ class UsageBinRecent(models.Model):
 
     WINDOWS = (28, 30, 60, 90)
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    # vendor: served by the (vendor, customer) and (vendor, item) indexes.
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     bin = models.OneToOneField(Bin, on_delete=models.CASCADE, related_name="usage_recent")

@@ -80,7 +80,9 @@ class ScorecardCurrent(models.Model):
     replaced each run; a closed month is read from `ScorecardMonth`, never from here.
     """
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    vendor = models.ForeignKey(  # served by the (vendor, month) index
+        Vendor, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()  # the 1st, in the customer's time zone
     values = models.JSONField(default=dict)
