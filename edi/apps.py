@@ -8,15 +8,16 @@ class EdiConfig(AppConfig):
     def ready(self) -> None:
         from edi import outbound
         from edi.overdue import order_edi_view
-        from replenishment import services
-        from replenishment.api.serializers import ORDER_DETAIL_EXTENSIONS
+        from replenishment import hooks
 
-        if outbound.orders_released not in services.RELEASE_HOOKS:
-            services.RELEASE_HOOKS.append(outbound.orders_released)
-        if outbound.orders_cancelled not in services.CANCEL_HOOKS:
-            services.CANCEL_HOOKS.append(outbound.orders_cancelled)
-        if order_edi_view not in ORDER_DETAIL_EXTENSIONS:
-            ORDER_DETAIL_EXTENSIONS.append(order_edi_view)
+        hooks.register(
+            "edi",
+            hooks.Hooks(
+                released=outbound.orders_released,
+                cancelled=outbound.orders_cancelled,
+                order_detail=order_edi_view,
+            ),
+        )
         self._register_metrics()
 
     @staticmethod

@@ -248,7 +248,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def order_edi_view(order: Order) -> dict[str, Any]:
     """The `edi` part of an order's detail: answers, flags and every document that
-    crossed for it. Registered in replenishment's ORDER_DETAIL_EXTENSIONS."""
+    crossed for it. Registered with replenishment/hooks.py."""
     state = OrderEdiState.objects.filter(order_id=order.pk).first()
     documents = list(
         Document.objects.filter(order_id=order.pk, vendor_id=order.vendor_id)

@@ -25,6 +25,7 @@ from cmi.errors import ApiError, Conflict
 from cmi.models import Customer, ReleasePolicy, Vendor, VendorSequence
 from cmi.rows import rows_insert, rows_update
 from cmi.scoping import Scope
+from replenishment import hooks
 from replenishment.models import (
     COLLECTING,
     IN_TRANSIT,
@@ -471,10 +472,6 @@ def _consolidation_met(minimum: Decimal, value: Decimal, urgent: int) -> bool:
 
 # --- release ---------------------------------------------------------------------
 
-# Called inside the transaction with (vendor_id=..., order_ids=[...]); EDI registers here.
-RELEASE_HOOKS: list = []
-CANCEL_HOOKS: list = []
-
 
 def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None = None) -> None:
     """Give each order its PO number and send it: the caller holds the orders' locks."""
@@ -520,8 +517,7 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
             for o in orders
         ]
     )
-    for hook in RELEASE_HOOKS:
-        hook(vendor_id=vendor_id, order_ids=[o.pk for o in orders])
+    hooks.orders_released(vendor_id=vendor_id, order_ids=[o.pk for o in orders])
     order_events_emit("order.released", vendor_id=vendor_id, order_ids=[o.pk for o in orders])
 
 
@@ -764,8 +760,7 @@ def _order_close_cancelled(
     order.save(update_fields=["status", "closed_at", "cancel_reason", "updated_at"])
     event.save()
     if order.po_number:  # the ERP has it: tell it
-        for hook in CANCEL_HOOKS:
-            hook(vendor_id=order.vendor_id, order_ids=[order.pk])
+        hooks.orders_cancelled(vendor_id=order.vendor_id, order_ids=[order.pk])
 
 
 # --- the vendor's answers: acknowledgment, backorders, shipments, invoices -----------

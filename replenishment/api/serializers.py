@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from replenishment import hooks
 from replenishment.models import Order, OrderEvent, OrderLine, OrderStatus
 
 
@@ -69,11 +70,6 @@ class OrderOut(serializers.ModelSerializer):
         ]
 
 
-# Later apps (EDI) add their view of an order here: callables (order) -> dict, read
-# after the order's own fields. Keeps replenishment from importing them.
-ORDER_DETAIL_EXTENSIONS: list = []
-
-
 class OrderDetailOut(OrderOut):
     events = OrderEventOut(many=True)
     extensions = serializers.SerializerMethodField(
@@ -84,10 +80,8 @@ class OrderDetailOut(OrderOut):
         fields = [*OrderOut.Meta.fields, "events", "extensions"]
 
     def get_extensions(self, order) -> dict:
-        out: dict = {}
-        for extension in ORDER_DETAIL_EXTENSIONS:
-            out.update(extension(order))
-        return out
+        # Later apps (EDI) add their view of an order (replenishment/hooks.py).
+        return hooks.order_detail_extensions(order)
 
 
 class LineQuantityIn(serializers.Serializer):

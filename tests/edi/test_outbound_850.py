@@ -231,6 +231,19 @@ def test_cancel_writes_a_new_document_and_leaves_the_first_untouched(released):
     assert OrderEdiState.objects.filter(order_id=order_id).count() == 1
 
 
+def test_edi_hooks_are_registered_once_by_name(world):
+    """edi/apps.py registers its release, cancel and order-detail hooks under its name:
+    running its ready() again replaces them, so a release still writes one 850."""
+    from django.apps import apps
+
+    apps.get_app_config("edi").ready()
+    apps.get_app_config("edi").ready()
+    va = world["a"]
+    partner_for(va.vendor)
+    order_id = release(va.customers[0])
+    assert Document.objects.filter(order_id=order_id, transaction_set="850").count() == 1
+
+
 def test_no_partner_no_850(world):
     """A vendor without a trading partner profile releases orders without any X12."""
     order_id = release(world["a"].customers[0])

@@ -323,12 +323,10 @@ def test_overdue_list_query_count_does_not_grow_with_rows(world, order_id):
     assert len(few) == len(many), [q["sql"] for q in many.captured_queries]
 
 
-def test_order_detail_shows_edi_answers_flags_and_documents(world, order_id, monkeypatch):
+def test_order_detail_shows_edi_answers_flags_and_documents(world, order_id):
     """order_edi_view gives the 997 status, the 855 time, the flags and every document
     of the order; registered as an order detail extension it appears under
-    `extensions.edi` of GET /orders/{id}."""
-    from replenishment.api import serializers as order_serializers
-
+    `extensions.edi` of GET /orders/{id} (edi/apps.py registers it)."""
     back_date(order_id, hours=25)
     overdue_flag_all()
     order_cancel(scope=vendor_scope(world["a"].vendor), order_id=order_id)
@@ -342,7 +340,6 @@ def test_order_detail_shows_edi_answers_flags_and_documents(world, order_id, mon
         ("850", "01", None),
     ]
 
-    monkeypatch.setattr(order_serializers, "ORDER_DETAIL_EXTENSIONS", [order_edi_view])
     resp = as_user(world["a"].admin).get(f"/api/v1/orders/{order_id}")
     assert resp.status_code == 200, resp.content
     assert resp.json()["extensions"]["edi"]["documents"] == view["documents"]
