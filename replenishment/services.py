@@ -1108,9 +1108,7 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     lines = list(
         OrderLine.objects.filter(
             vendor_id=vendor_id, bin_id__in=list(receipts), order__status__in=OUTSTANDING
-        )
-        .select_related("order")
-        .order_by("order__released_at", "order_id", "line_number")
+        ).order_by("order__released_at", "order_id", "line_number")
     )
     left = dict(receipts)
     taken: dict[int, int] = defaultdict(int)
