@@ -60,7 +60,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         from stocking.models import ScannerDevice
 
         if plain.startswith(tokens.DEVICE_PREFIX):
-            obj = ScannerDevice.objects.filter(token_hash=digest).select_related("customer").first()
+            # The scope needs the device's own ids only, and the hash is unique: no join
+            # and no ORDER BY (.first() would sort by the model's ordering).
+            obj = next(iter(ScannerDevice.objects.filter(token_hash=digest).order_by()[:1]), None)
             kind = "device"
         elif plain.startswith(tokens.ERP_PREFIX):
             obj = ErpKey.objects.filter(token_hash=digest).first()

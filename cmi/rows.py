@@ -131,6 +131,19 @@ def _selects(fields: Sequence[models.Field]) -> list[str]:
     return [f"(r ->> {i})::{_cast(f)}" for i, f in enumerate(fields)]
 
 
+# Statement texts by (vendor, model, kind, columns): they depend on nothing else, and
+# building one (each column's db_type) cost about as much as a one-row write itself.
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def _statement(key: tuple, build: Callable[[], str]) -> str:
+    full = (connection.vendor, *key)
+    sql = _STATEMENTS.get(full)
+    if sql is None:
+        sql = _STATEMENTS[full] = build()
+    return sql
+
+
 def _rows_source() -> str:
     if connection.vendor == "sqlite":
         return "json_each(%s) AS r"
@@ -155,9 +168,12 @@ def rows_insert_values(
         return [o.pk for o in model.objects.bulk_create(objs)]
     qn = connection.ops.quote_name
     pk = meta.pk.column
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608 (quoted model columns)
-        f"SELECT {', '.join(_selects(columns))} FROM {_rows_source()} RETURNING {qn(pk)}"
+    sql = _statement(
+        (model, "insert", tuple(fields)),
+        lambda: (
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608 (quoted model columns)
+            f"SELECT {', '.join(_selects(columns))} FROM {_rows_source()} RETURNING {qn(pk)}"
+        ),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [_document(columns, rows)])
@@ -178,17 +194,21 @@ def rows_update_values(
     if not _supported(columns):
         objs = [model(**dict(zip((f.attname for f in columns), row, strict=True))) for row in rows]
         return model.objects.bulk_update(objs, list(fields))
+    sql = _statement((model, "update", tuple(fields)), lambda: _update_sql(meta, columns))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_document(columns, rows)])
+        return cursor.rowcount
+
+
+def _update_sql(meta, columns: Sequence[models.Field]) -> str:
     qn = connection.ops.quote_name
     names = [qn(f.column) for f in columns]
     reads = ", ".join(f"{s} AS {n}" for s, n in zip(_selects(columns), names, strict=True))
     sets = ", ".join(f"{n} = v.{n}" for n in names[1:])
-    sql = (
+    return (
         f"UPDATE {qn(meta.db_table)} AS t SET {sets} "  # noqa: S608 (quoted model columns)
         f"FROM (SELECT {reads} FROM {_rows_source()}) AS v WHERE t.{names[0]} = v.{names[0]}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_document(columns, rows)])
-        return cursor.rowcount
 
 
 def _values(f: models.Field, objs: Sequence[models.Model]) -> list:
@@ -252,10 +272,13 @@ def rows_insert_new(
         return _insert_new_one_by_one(model, columns, rows, wanted)
     qn = connection.ops.quote_name
     # SQLite needs the WHERE to tell the upsert clause from a join's ON.
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608 (quoted model columns)
-        f"SELECT {', '.join(_selects(columns))} FROM {_rows_source()} WHERE true "
-        f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(f.column) for f in wanted)}"
+    sql = _statement(
+        (model, "insert_new", tuple(fields), tuple(returning)),
+        lambda: (
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in columns)}) "  # noqa: S608 (quoted model columns)
+            f"SELECT {', '.join(_selects(columns))} FROM {_rows_source()} WHERE true "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(f.column) for f in wanted)}"
+        ),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [_document(columns, rows)])

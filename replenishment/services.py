@@ -1100,13 +1100,7 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
     Returns {bin_id: quantity taken off on-order}; the caller holds the bins' locks and
     writes their on_order.
     """
-    lines = list(
-        OrderLine.objects.filter(
-            vendor_id=vendor_id, bin_id__in=list(receipts), order__status__in=OUTSTANDING
-        )
-        .select_related("order")
-        .order_by("order__released_at", "order_id", "line_number")
-    )
+    lines = _receipt_lines(vendor_id=vendor_id, bin_ids=list(receipts))
     left = dict(receipts)
     taken: dict[int, int] = defaultdict(int)
     changed: list[OrderLine] = []
@@ -1153,6 +1147,26 @@ def receipts_allocate(*, vendor_id: int, receipts: dict[int, int]) -> dict[int, 
         order_events_emit("order.received", vendor_id=vendor_id, order_ids=full)
     Order.objects.filter(pk__in=sorted(order_ids & open_left)).update(updated_at=now)
     return dict(taken)
+
+
+def _receipt_lines(*, vendor_id: int, bin_ids: list[int]) -> list[OrderLine]:
+    """The bins' outstanding lines, oldest release first: what the queryset
+    ``OrderLine.objects.filter(vendor_id=…, bin_id__in=…, order__status__in=OUTSTANDING)
+    .order_by("order__released_at", "order_id", "line_number")`` reads, written out
+    because every receiving scan runs it and compiling that join cost ~0.5 ms of CPU,
+    more than the database takes to answer it. Only the columns allocation reads."""
+    qn = connection.ops.quote_name
+    line, order = OrderLine._meta, Order._meta
+    sql = (
+        f"SELECT l.{qn('id')}, l.{qn('order_id')}, l.{qn('bin_id')}, "  # noqa: S608 (model names)
+        f"l.{qn('quantity_ordered')}, l.{qn('quantity_received')} "
+        f"FROM {qn(line.db_table)} l INNER JOIN {qn(order.db_table)} o "
+        f"ON o.{qn('id')} = l.{qn('order_id')} "
+        f"WHERE l.{qn('vendor_id')} = %s AND l.{qn('bin_id')} IN ({', '.join(['%s'] * len(bin_ids))}) "
+        f"AND o.{qn('status')} IN ({', '.join(['%s'] * len(OUTSTANDING))}) "
+        f"ORDER BY o.{qn('released_at')} ASC, l.{qn('order_id')} ASC, l.{qn('line_number')} ASC"
+    )
+    return list(OrderLine.objects.raw(sql, [vendor_id, *bin_ids, *OUTSTANDING]))
 
 
 # --- after commit ------------------------------------------------------------------

@@ -560,3 +560,38 @@ def test_non_object_events_rejected(cw):
     body = post(cw.token, [1, "x", None, [], scan("issue", cw.bins[0].label, quantity=1)]).json()
     assert body["rejected"] == 4 and body["accepted"] == 1
     assert {r["error"]["code"] for r in body["results"][:4]} == {"invalid_event"}
+
+
+@pytest.mark.django_db
+def test_bins_lock_reads_what_the_queryset_read(world):
+    """The ingest's written-out lock read gives each bin the same values (with the
+    item's unit weight, SKU and the site's code) as the queryset it replaced."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.db.models import F
+
+    from stocking.services import LOCKED_BIN_COLUMNS, _bins_lock
+
+    bins = world["a"].customers[0].bins
+    item = bins[0].item
+    item.unit_weight_grams = Decimal("12.345")
+    item.save(update_fields=["unit_weight_grams"])
+    ids = sorted(b.pk for b in bins)
+    with transaction.atomic():
+        got = _bins_lock(ids)
+        want = {
+            b.pk: b
+            for b in Bin.objects.filter(pk__in=ids)
+            .only(*LOCKED_BIN_COLUMNS)
+            .annotate(
+                unit_weight_grams=F("item__unit_weight_grams"),
+                item_sku=F("item__sku"),
+                site_code=F("site__code"),
+            )
+        }
+    assert list(got) == ids
+    for pk, b in want.items():
+        for name in ("unit_weight_grams", "item_sku", "site_code", *LOCKED_BIN_COLUMNS):
+            assert getattr(got[pk], name) == getattr(b, name), name
+    assert got[bins[0].pk].unit_weight_grams == Decimal("12.345")
