@@ -123,8 +123,6 @@ def test_set_based_evaluation_writes_what_the_per_bin_one_does(world, va):
     from cmi.models import Customer, ReleasePolicy
     from replenishment import services
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the set-based evaluation is PostgreSQL's")
     c0, c1 = va.customers[0], va.customers[1]
     Customer.objects.filter(pk=c0.customer.pk).update(release_policy=ReleasePolicy.SCHEDULED)
     Customer.objects.filter(pk=c1.customer.pk).update(release_policy=ReleasePolicy.APPROVAL)
