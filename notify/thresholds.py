@@ -84,17 +84,10 @@ def threshold_hours(*, vendor_id: int, customer_id: int | None, kind: str) -> in
     """The hours one kind waits for one customer (None: the vendor's default)."""
     if kind not in SETTING_OF:
         raise ApiError(ThresholdCode.UNKNOWN, f"{kind!r} has no threshold.", field=kind)
-    qs = AlertThreshold.objects.filter(vendor_id=vendor_id, kind=kind)
-    if customer_id is None:
-        qs = qs.filter(customer__isnull=True)
-    else:
-        qs = qs.filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
-    rows = dict(qs.values_list("customer_id", "hours"))
-    if customer_id is not None and customer_id in rows:
-        return rows[customer_id]
-    if None in rows:
-        return rows[None]
-    return setting_hours(kind)
+    loaded = thresholds_load(
+        vendor_id=vendor_id, customer_id=customer_id, defaults_only=customer_id is None
+    )
+    return loaded.hours(customer_id, kind)
 
 
 # --- the writer --------------------------------------------------------------------
