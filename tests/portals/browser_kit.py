@@ -6,6 +6,7 @@ The fixtures (`browser`, `open_page`) are in conftest.py; a browser test module 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,33 @@ BROWSER_MARKS = [
         not CHROMIUM.exists(), reason="Debian chromium not installed; .ci/run installs it"
     ),
 ]
+
+
+# Resolves when htmx has wired up (processed) an element matching the selector; rejects
+# after the same 10 s the tests' contexts wait for anything else.
+_ARM_WIRED = """selector => {
+  window.cmiWired = new Promise((resolve, reject) => {
+    document.addEventListener("htmx:afterProcessNode", event => {
+      if (event.target.matches(selector)) resolve();
+    });
+    setTimeout(() => reject(new Error("htmx never wired up " + selector)), 10000);
+  });
+}"""
+
+
+@contextmanager
+def htmx_wired(page, selector: str):
+    """Leave the block only once htmx has wired up what it swapped in to match selector.
+
+    htmx processes swapped-in content (a new form's hx-post, a new link's hx-get) in its
+    settle step, a timer after the swap. A test that clicks the new element as soon as it
+    is visible can land in between on a loaded machine: the browser then follows the
+    plain link or submits the form natively and the page is left, which is how the
+    in-place edit tests timed out waiting for "Saved". People never click that fast; the
+    fallback keeps working for them."""
+    page.evaluate(_ARM_WIRED, selector)
+    yield
+    page.evaluate("() => window.cmiWired")
 
 
 def sign_in(page, username: str, password: str = PASSWORD) -> None:

@@ -17,7 +17,14 @@ from replenishment.models import Order, OrderLine, OrderStatus
 from replenishment.services import bins_evaluate
 from stocking.models import Bin, BinLevelChange, LedgerEntry
 from stocking.setup import bin_levels_update
-from tests.portals.browser_kit import BROWSER_MARKS, DESKTOP, PHONE, fits_the_width, shoot
+from tests.portals.browser_kit import (
+    BROWSER_MARKS,
+    DESKTOP,
+    PHONE,
+    fits_the_width,
+    htmx_wired,
+    shoot,
+)
 from tests.portals.helpers import awaiting_order, grow, policy, released_order, scans_post, url
 
 pytestmark = BROWSER_MARKS
@@ -57,14 +64,16 @@ def test_vendor_edits_min_max_in_place_and_the_audit_shows_it(open_page, a):
     page.goto(url("stock", cw))
     page.evaluate("window.stillTheSamePage = true")
     row = page.locator(f"#bin-{target.pk}")
-    row.get_by_role("link", name=re.compile(r"^Edit")).click()
+    with htmx_wired(page, f"#bin-{target.pk} form"):
+        row.get_by_role("link", name=re.compile(r"^Edit")).click()
     minimum = page.get_by_label(f"Min of {sku}")
     maximum = page.get_by_label(f"Max of {sku}")
     assert minimum.evaluate("el => el === document.activeElement")  # focus moved to the form
 
     minimum.fill("70")
     maximum.fill("60")
-    row.get_by_role("button", name="Save").click()
+    with htmx_wired(page, f"#bin-{target.pk} form"):
+        row.get_by_role("button", name="Save").click()
     row.get_by_text("Min must not be above max.").wait_for()
     assert (Bin.objects.get(pk=target.pk).min_qty, Bin.objects.get(pk=target.pk).max_qty) == (
         10,

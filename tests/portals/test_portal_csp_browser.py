@@ -13,7 +13,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.portals.browser_kit import BROWSER_MARKS
+from tests.portals.browser_kit import BROWSER_MARKS, htmx_wired
 from tests.portals.helpers import url
 
 pytestmark = BROWSER_MARKS
@@ -53,14 +53,17 @@ def test_stock_list_searches_sorts_and_edits_in_place_with_htmx_under_the_policy
     expect(page).to_have_url(re.compile(rf"q={sku}"))
     expect(page.locator("#stock-results tbody tr")).to_have_count(1)
 
-    page.get_by_label("Search").fill("")
+    with htmx_wired(page, "#stock-results thead a.sort"):
+        page.get_by_label("Search").fill("")
     expect(page.locator("#stock-results tbody tr")).to_have_count(len(cw.bins))
-    page.locator("#stock-results thead a").first.click()
+    with htmx_wired(page, "#stock-filter"):
+        page.locator("#stock-results thead a").first.click()
     expect(page).to_have_url(re.compile(r"sort="))
     settled(page)
 
     row = page.locator(f"#bin-{target.pk}")
-    row.get_by_role("link", name=re.compile(r"^Edit")).click()
+    with htmx_wired(page, f"#bin-{target.pk} form"):
+        row.get_by_role("link", name=re.compile(r"^Edit")).click()
     page.get_by_label(f"Min of {sku}").fill("12")
     page.get_by_label(f"Max of {sku}").fill("60")
     row.get_by_role("button", name="Save").click()
