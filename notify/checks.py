@@ -23,7 +23,7 @@ from notify.models import ThresholdKind, Watch
 from notify.thresholds import Thresholds, thresholds_load
 from replenishment.models import Order, OrderStatus
 from replenishment.services import order_events_emit
-from stocking.models import Bin, ScannerDevice
+from stocking.models import Bin, ScannerDevice, quiet_for
 from stocking.services import bin_event_data
 
 Emit = Callable[[list[int], dict[int, dt.datetime]], None]
@@ -174,8 +174,7 @@ def scanners_silent(
     current = {
         pk: heard
         for pk, heard in current.items()
-        if heard is not None
-        and heard <= now - quiet_after[pk]
+        if quiet_for(heard, now=now, after=quiet_after[pk])
         and (pk not in watched or watched[pk] == heard)
     }
 

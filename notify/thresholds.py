@@ -9,6 +9,7 @@ one query, so the periodic checks ask per customer at a fixed number of queries.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +79,15 @@ def thresholds_load(
         qs = qs.filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
     rows = {(c, k): h for c, k, h in qs.values_list("customer_id", "kind", "hours")}
     return Thresholds(vendor_id=vendor_id, rows=rows)
+
+
+def scanner_silent_after(*, vendor_id: int, customer_id: int) -> dt.timedelta:
+    """How long one customer's scanner may be quiet before it is shown (and alerted) as
+    silent: the portal pages and the periodic check agree."""
+    hours = threshold_hours(
+        vendor_id=vendor_id, customer_id=customer_id, kind=ThresholdKind.SCANNER_SILENT
+    )
+    return dt.timedelta(hours=hours)
 
 
 def threshold_hours(*, vendor_id: int, customer_id: int | None, kind: str) -> int:

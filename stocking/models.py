@@ -89,7 +89,10 @@ class Location(models.Model):
         return self.code
 
 
-SILENT_AFTER = dt.timedelta(hours=24)
+def quiet_for(heard: dt.datetime | None, *, now: dt.datetime, after: dt.timedelta) -> bool:
+    """The one rule of a silent scanner: heard from (or added) at least `after` ago.
+    `after` is the customer's scanner-silent threshold (notify.thresholds)."""
+    return heard is not None and heard <= now - after
 
 
 class ScannerDevice(SecretToken):
@@ -109,11 +112,12 @@ class ScannerDevice(SecretToken):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    def is_silent(self, now: dt.datetime) -> bool:
-        """An active scanner not heard from for a day (counted from its adding when it
-        never reported): CMI works only while people scan, so a day of quiet is news."""
-        heard = self.last_seen_at or self.created_at
-        return self.is_active and heard < now - SILENT_AFTER
+    def is_silent(self, now: dt.datetime, after: dt.timedelta) -> bool:
+        """An active scanner not heard from for its customer's threshold (counted from
+        its adding when it never reported): CMI works only while people scan."""
+        return self.is_active and quiet_for(
+            self.last_seen_at or self.created_at, now=now, after=after
+        )
 
 
 def reorder_point_reached(*, on_hand: int, on_order: int, min_qty: int, max_qty: int) -> bool:

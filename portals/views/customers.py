@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +12,11 @@ from django.utils import timezone
 
 from cmi.scoping import VENDOR_STAFF, Scope
 from insight.analytics.selectors import item_search
+from notify.models import ThresholdKind
+from notify.thresholds import thresholds_load
 from portals.views.access import portal_view
 from replenishment.selectors import customer_health_list
-from stocking.models import SILENT_AFTER
+from stocking.models import quiet_for
 
 PAGE_SIZE = 50
 STOCK_ROWS = 10
@@ -41,6 +45,7 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     if sort not in ORDERING:
         sort = "name"
     page = Paginator(qs.order_by(*ORDERING[sort]), PAGE_SIZE).get_page(request.GET.get("page"))
+    _mark_silent(page, vendor_id=scope.vendor_id)
     return render(
         request,
         "portals/customers/list.html",
@@ -48,9 +53,18 @@ def customer_list(request: HttpRequest, scope: Scope) -> HttpResponse:
             "page": page,
             "q": text,
             "sort": sort,
-            "silent_before": timezone.now() - SILENT_AFTER,
             "stock": stock,
             "stock_count": stock_count,
             "section": "customers",
         },
     )
+
+
+def _mark_silent(page, *, vendor_id: int) -> None:
+    """Each listed customer is silent when no scan came for its own scanner-silent
+    threshold (one query for the vendor's thresholds, whatever the page holds)."""
+    thresholds = thresholds_load(vendor_id=vendor_id)
+    now = timezone.now()
+    for c in page:
+        after = dt.timedelta(hours=thresholds.hours(c.pk, ThresholdKind.SCANNER_SILENT))
+        c.silent = c.last_scan is None or quiet_for(c.last_scan, now=now, after=after)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cmi.models import Customer
 from cmi.scoping import Scope
+from notify.thresholds import scanner_silent_after
 from portals.views.access import customer_view
 from replenishment.models import OrderStatus
 from replenishment.selectors import open_order_counts, order_list
@@ -33,7 +34,8 @@ def dashboard(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRes
         .filter(customer_id=customer.pk, revoked_at__isnull=True)
         .select_related("site")
     )
-    silent = [d for d in devices if d.is_silent(now)]
+    silent_after = scanner_silent_after(vendor_id=scope.vendor_id, customer_id=customer.pk)
+    silent = [d for d in devices if d.is_silent(now, silent_after)]
     return render(
         request,
         "portals/customers/dashboard.html",
@@ -47,6 +49,7 @@ def dashboard(request: HttpRequest, scope: Scope, customer: Customer) -> HttpRes
             "scans": scans,
             "devices": devices,
             "silent": silent,
+            "silent_hours": int(silent_after.total_seconds() // 3600),
             "section": "dashboard",
         },
     )

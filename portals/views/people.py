@@ -27,6 +27,7 @@ from cmi.users import (
     customer_user_list,
     customer_user_reactivate,
 )
+from notify.thresholds import scanner_silent_after
 from portals.forms_people import InviteForm, ScannerForm
 from portals.views.access import customer_view
 from stocking.selectors import customer_device_list, site_list
@@ -53,8 +54,9 @@ def _scanners_page(
     devices = customer_device_list(scope=scope, customer_id=customer.pk)
     page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
+    silent_after = scanner_silent_after(vendor_id=scope.vendor_id, customer_id=customer.pk)
     for device in page:
-        device.silent = device.is_silent(now)
+        device.silent = device.is_silent(now, silent_after)
     context = {
         "customer": customer,
         "page": page,
@@ -62,6 +64,7 @@ def _scanners_page(
         "show_sites": bool(sites),
         "created": created,
         "section": "scanners",
+        "silent_hours": int(silent_after.total_seconds() // 3600),
     }
     return render(request, "portals/people/scanners.html", context, status=status)
 

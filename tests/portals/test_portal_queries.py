@@ -33,10 +33,13 @@ BUDGET = {
     "stock": 8,  # + sites and locations for the filters, count, page
     "stock_results": 8,  # the same, answering htmx
     "stock_after": 9,  # a later page (keyset): + the row at the page's edge
-    "dashboard": 10,  # + bin counts, orders by state, awaiting (+ their lines), scans, scanners
+    # + bin counts, orders by state, awaiting (+ their lines), scans, scanners, the
+    # customer's scanner-silent threshold
+    "dashboard": 11,
     "orders": 8,  # + counts by state, count, page, lines
     "orders_after": 8,  # a later page (keyset): + the edge row, no count (the tabs have it)
-    "customers": 5,  # + count, page (bins aggregated, orders as a subquery)
+    # + count, page (bins aggregated, orders as a subquery), the vendor's thresholds
+    "customers": 6,
     "bin": 11,  # + ledger, scans, open lines, location trail, barcodes, level changes
     "order": 8,  # + lines, events, shipments (their lines are one more when there are any)
 }
