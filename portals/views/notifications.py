@@ -17,6 +17,7 @@ from cmi.models import Customer
 from cmi.scoping import Scope
 from notify import selectors, services
 from notify.models import Channel
+from notify.thresholds import Effective, effective_rows, thresholds_load
 from portals.views.access import portal_view
 from stocking.models import Site
 
@@ -73,6 +74,15 @@ def _scope_choices(scope: Scope) -> tuple[list, list]:
     return customers, sites
 
 
+def _own_thresholds(scope: Scope) -> list[Effective]:
+    """A customer's people see the hours their alerts wait (their vendor sets them, on
+    the customer's settings page); the vendor's people set them there. One query."""
+    if scope.is_vendor_staff or scope.customer_id is None:
+        return []
+    loaded = thresholds_load(vendor_id=scope.vendor_id, customer_id=scope.customer_id)
+    return effective_rows(loaded, scope.customer_id)
+
+
 def _int_or_none(value: str | None) -> int | None:
     if not value:
         return None
@@ -127,6 +137,7 @@ def subscription_settings(request: HttpRequest, scope: Scope) -> HttpResponse:
         "kinds": list(by_kind.values()),
         "customers": customers if scope.is_vendor_staff else [],
         "sites": sites,
+        "thresholds": _own_thresholds(scope),
         "section": "notification_settings",
     }
     return render(request, "portals/notifications/settings.html", context, status=status)

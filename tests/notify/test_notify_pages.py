@@ -5,6 +5,8 @@ pages and the listener cost a fixed number of queries at two sizes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -258,3 +260,30 @@ def test_the_listener_costs_the_same_for_few_and_many_listeners(world):
     assert EmailDelivery.objects.filter(event=second).count() > 30
     assert small == large, (small, large)
     assert large <= 8
+
+
+def test_a_customers_people_see_the_hours_their_alerts_wait(world):
+    """The customer's own hours (set by the vendor) on the alert settings page, read only;
+    the vendor's people set them on the customer's settings page, not here."""
+    from django.conf import settings
+
+    from notify.thresholds import alert_thresholds_set
+
+    va = world["a"]
+    cw = va.customers[0]
+    alert_thresholds_set(scope=va.scope, customer_id=cw.customer.pk, hours={"scanner.silent": 3})
+    html = signed_in(cw.staff).get("/notifications/settings/").content.decode()
+    assert "How long before an alert" in html
+    rows = dict(
+        re.findall(
+            r'data-label="Alert">([^<]+)</td><td data-label="Hours" class="num">(\d+)<', html
+        )
+    )
+    assert rows == {
+        "Bin below min with nothing on order": str(settings.NOTIFY_BELOW_MIN_HOURS),
+        "Order still awaiting approval": str(settings.NOTIFY_APPROVAL_HOURS),
+        "Scanner silent": "3",
+    }
+    assert 'name="hours' not in html  # nothing to change here
+    vendor_page = signed_in(va.rep).get("/notifications/settings/").content.decode()
+    assert "How long before an alert" not in vendor_page
