@@ -85,8 +85,10 @@ class SettingChangeOut(serializers.Serializer):
         "consolidation_minutes, consolidation_min_value, name, account_number, reps "
         "(customers)."
     )
-    before = serializers.JSONField(allow_null=True, help_text="null when the object was made.")
-    after = serializers.JSONField(allow_null=True)
+    # Any JSON value, null included. Not allow_null: the schema would say oneOf
+    # [anything, null], which a null matches twice, so a null would break the contract.
+    before = serializers.JSONField(help_text="null when the object was made.")
+    after = serializers.JSONField()
     source = serializers.ChoiceField(
         choices=["api", "portal", "import", "adjust", "create", "admin", "recommendation"]
     )

@@ -150,6 +150,10 @@ class BacktestIn(serializers.Serializer):
 
 
 class BacktestOut(serializers.ModelSerializer):
+    # Any JSON value: the model field's null would make the schema oneOf [anything,
+    # null], which a null matches twice (see SettingChangeOut.before).
+    result = serializers.JSONField(read_only=True, help_text="null until the run is done.")
+
     class Meta:
         model = Backtest
         fields = [
