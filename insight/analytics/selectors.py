@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -345,15 +346,47 @@ def _value() -> ExpressionWrapper:
     return ExpressionWrapper(F("on_hand") * F("item__unit_price"), output_field=MONEY)
 
 
-def _with_issued(qs: QuerySet[Bin], start: dt.date, days: int) -> QuerySet[Bin]:
-    """Bins with `issued`, units issued in the last `days` (since `start`): the bin's
-    recent row where it holds that window (a join on one row per bin), else one join on
-    the window's daily rows (the day in the join's condition) and a GROUP BY."""
+def window_starts(scope: Scope, days: int, subject: Subject | None = None) -> dict[str, dt.date]:
+    """The first day of the last `days` in each time zone the bins' customers keep their
+    days in (the daily rows are the customer's own days): the subject's customer's zone,
+    or every zone of the customers in scope (one query)."""
+    now = timezone.now()
+    if subject is not None and subject.customer is not None:
+        zones = [subject.customer.timezone]
+    else:
+        zones = Customer.objects.for_scope(scope).values_list("timezone", flat=True).distinct()
+    span = dt.timedelta(days=max(1, days) - 1)
+    return {zone: now.astimezone(ZoneInfo(zone)).date() - span for zone in zones}
+
+
+def in_window(starts: dict[str, dt.date], day: str, customer: str = "customer") -> Q:
+    """Rows whose `day` falls on or after their customer's zone's first day of the window
+    (no condition on the zone when there is only one)."""
+    if len(starts) == 1:
+        return Q(**{f"{day}__gte": next(iter(starts.values()))})
+    either = Q(pk__in=[])
+    for zone, first in starts.items():
+        either |= Q(**{f"{customer}__timezone": zone, f"{day}__gte": first})
+    return either
+
+
+def _with_issued(
+    qs: QuerySet[Bin], days: int, starts: Callable[[], dict[str, dt.date]]
+) -> QuerySet[Bin]:
+    """Bins with `issued`, units issued in the last `days`: the bin's recent row where it
+    holds that window (a join on one row per bin), else one join on the window's daily
+    rows (from the earliest zone's first day in the join's condition, each bin's own
+    zone in the sum) and a GROUP BY. `starts` (window_starts) is asked only then."""
     if days in UsageBinRecent.WINDOWS:
         return qs.annotate(issued=Coalesce(F(f"usage_recent__issued_{days}"), 0))
+    firsts = starts()
+    if not firsts:
+        return qs.annotate(issued=Value(0))
     return qs.annotate(
-        recent=FilteredRelation("usage_days", condition=Q(usage_days__day__gte=start))
-    ).annotate(issued=Coalesce(Sum("recent__issued"), 0))
+        recent=FilteredRelation(
+            "usage_days", condition=Q(usage_days__day__gte=min(firsts.values()))
+        )
+    ).annotate(issued=Coalesce(Sum("recent__issued", filter=in_window(firsts, "recent__day")), 0))
 
 
 def _first(bins: QuerySet[Bin], build, order: tuple[str, ...], limit: int) -> list[Bin]:
@@ -372,10 +405,10 @@ def _first(bins: QuerySet[Bin], build, order: tuple[str, ...], limit: int) -> li
 def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10) -> list[Bin]:
     """Bins holding stock that were issued least in the last `days`, the most value first
     among equals (what sits on the shelf costs the most there)."""
-    start, _ = window(subject, days)
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
-        return _with_issued(qs.filter(on_hand__gt=0), start, days).annotate(value=_value())
+        starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+        return _with_issued(qs.filter(on_hand__gt=0), days, starts).annotate(value=_value())
 
     return _first(_bins(scope, subject), build, ("issued", "-value", "pk"), limit)
 
@@ -389,11 +422,10 @@ def _cover_expression(days: int):
 def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 20) -> list[Bin]:
     """Bins with the fewest days of cover: on-hand over the average daily issue of the
     last `days`. Bins not issued in that window have no rate and are not listed."""
-    start, _ = window(subject, days)
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
         return (
-            _with_issued(qs, start, days)
+            _with_issued(qs, days, lambda: window_starts(scope, days, subject))
             .filter(issued__gt=0)
             .annotate(cover=_cover_expression(days), value=_value())
         )
@@ -413,9 +445,9 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
             .aggregate(**_band_counts(F(f"usage_recent__issued_{days}"))),
             days,
         )
-    start, _ = window(subject, days)
     counts: dict[str, int] = defaultdict(int)
-    for on_hand, issued in _with_issued(_bins(scope, subject), start, days).values_list(
+    starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+    for on_hand, issued in _with_issued(_bins(scope, subject), days, starts).values_list(
         "on_hand", "issued"
     ):
         if not issued:
@@ -481,22 +513,32 @@ def stock_value_now(*, scope: Scope, subject: Subject) -> dict:
 def customers_usage(*, scope: Scope, days: int = 30) -> list[dict]:
     """Per customer in scope: units issued in the last `days` and the `days` before, and
     the stock (units, value) held there now. Three queries whatever the size."""
-    end = timezone.now().date()
-    start = end - dt.timedelta(days=max(1, days) - 1)
-    before = start - dt.timedelta(days=days)
-    customers = (
-        Customer.objects.for_scope(scope).order_by("name", "pk").values("pk", "name", "code")
+    customers = list(
+        Customer.objects.for_scope(scope)
+        .order_by("name", "pk")
+        .values("pk", "name", "code", "timezone")
     )
-    usage = {
-        r["customer_id"]: r
-        for r in UsageSiteDaily.objects.for_scope(scope)
-        .filter(day__gte=before, day__lte=end)
-        .values("customer_id")
-        .annotate(
-            units=Sum("issued", filter=Q(day__gte=start), default=0),
-            previous=Sum("issued", filter=Q(day__lt=start), default=0),
-        )
+    # Each customer's days are its own (its time zone): the window starts per zone.
+    now = timezone.now()
+    starts = {
+        zone: now.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=max(1, days) - 1)
+        for zone in {c["timezone"] for c in customers}
     }
+    befores = {zone: first - dt.timedelta(days=days) for zone, first in starts.items()}
+    usage = (
+        {
+            r["customer_id"]: r
+            for r in UsageSiteDaily.objects.for_scope(scope)
+            .filter(in_window(befores, "day"))
+            .values("customer_id")
+            .annotate(
+                units=Sum("issued", filter=in_window(starts, "day"), default=0),
+                previous=Sum("issued", filter=~in_window(starts, "day"), default=0),
+            )
+        }
+        if customers
+        else {}
+    )
     held = {
         r["customer_id"]: r
         for r in Bin.objects.for_scope(scope)
@@ -530,7 +572,6 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
     """Bins across every customer in scope whose item's SKU or description, the bin's
     label, or the customer's own part number contains `text`; with units issued in the
     last `days` and the value on hand."""
-    start = timezone.now().date() - dt.timedelta(days=max(1, days) - 1)
     text = text.strip()[:64]
     match = (
         Q(item__sku__icontains=text)
@@ -545,7 +586,11 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         )
     )
     return (
-        _with_issued(Bin.objects.for_scope(scope).filter(match, active=True), start, days)
+        _with_issued(
+            Bin.objects.for_scope(scope).filter(match, active=True),
+            days,
+            lambda: window_starts(scope, days),
+        )
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
         .order_by("item__sku", "customer__name", "location__code", "pk")
