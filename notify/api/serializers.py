@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from cmi.events import KINDS
+from cmi.filters import MAX_ID
 from notify.models import Channel, Notification, ThresholdKind
 from notify.thresholds import Source
 
@@ -28,7 +29,7 @@ class NotificationOut(serializers.ModelSerializer):
 
 class ReadIn(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         max_length=500,
         help_text="Notifications to mark read; without, every unread one.",

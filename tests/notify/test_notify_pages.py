@@ -287,3 +287,13 @@ def test_a_customers_people_see_the_hours_their_alerts_wait(world):
     assert 'name="hours' not in html  # nothing to change here
     vendor_page = signed_in(va.rep).get("/notifications/settings/").content.decode()
     assert "How long before an alert" not in vendor_page
+
+
+@pytest.mark.parametrize("ids", [[2**63], [2**70], [1, 2**64]])
+def test_an_id_no_database_column_holds_is_a_clear_400(world, ids):
+    """SQLite cannot even bind such a number (it answered 500): refused with the field."""
+    user = world["a"].customers[0].manager
+    resp = as_user(user).post("/api/v1/notifications/read", {"ids": ids}, format="json")
+    assert resp.status_code == 400
+    [problem] = resp.json()["error"]["fields"]
+    assert problem["field"].startswith("ids.") and problem["code"] == "max_value"
