@@ -1185,7 +1185,8 @@ def bins_evaluate_enqueue(*, vendor_id: int, bin_ids: list[int]) -> None:
 
 # Bins per sweep transaction. The set-based evaluation costs about the same handful of
 # statements and one commit whatever the chunk, so larger chunks go faster; the bound is
-# how long a chunk holds its bins' locks against scans (tens of ms at 1,000 bins).
+# how long a chunk holds its bins' locks against scans (~125 ms at 1,000 bins on a quiet
+# 2-core host; docs/scaling.md).
 SWEEP_CHUNK = 1000
 
 
