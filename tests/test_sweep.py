@@ -181,5 +181,7 @@ def test_a_sweep_costs_two_queries_and_a_fixed_number_per_chunk_whatever_the_bin
     few, many = swept(small), swept(large)
     assert few == many, (few, many)
     per_chunk = many - 2
-    assert per_chunk <= 18, per_chunk  # in a test: its savepoint and release included
+    # In a test: the chunk's savepoint and release included. SQLite runs the per-bin
+    # reference evaluation, a few reads more (still none per bin).
+    assert per_chunk <= (18 if connection.vendor == "postgresql" else 22), per_chunk
     assert swept(chunked, chunk=25) == 2 + 2 * per_chunk
