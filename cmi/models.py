@@ -189,20 +189,21 @@ class VendorSequence(models.Model):
         return f"{self.vendor_id}:{self.name}={self.value}"
 
     @classmethod
-    def next_value(cls, *, vendor_id: int, name: str) -> int:
+    def next_value(cls, *, vendor_id: int, name: str, step: int = 1) -> int:
         """Call inside a transaction: the row stays locked until it commits.
 
         One statement (an upsert returning the new value): the first call creates the
-        counter at 1; a concurrent caller waits on the row's lock and gets the next.
+        counter at ``step``; a concurrent caller waits on the row's lock and gets the
+        next. ``step`` takes several numbers at once: the last of them is returned.
         """
         qn = connection.ops.quote_name
         table = qn(cls._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, 1) "  # noqa: S608 (the model's own table)
+                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, %s) "  # noqa: S608 (the model's own table)
                 "ON CONFLICT (vendor_id, name) "
-                f"DO UPDATE SET value = {table}.value + 1 RETURNING value",
-                [vendor_id, name],
+                f"DO UPDATE SET value = {table}.value + EXCLUDED.value RETURNING value",
+                [vendor_id, name, step],
             )
             return cursor.fetchone()[0]
 

@@ -159,13 +159,24 @@ class OrderEvent(models.Model):
     old_value = models.CharField(max_length=64, blank=True)
     new_value = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=200, blank=True)
+    # Indexed only where set (order_event_user): the events the sweep and the EDI
+    # inbound write, most of them, have no user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [
+            # A user's delete is checked against it; only events a person caused.
+            models.Index(fields=["user"], condition=Q(user__isnull=False), name="order_event_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"

@@ -12,7 +12,13 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from cmi.models import VendorSequence
-from cmi.rows import rows_insert, rows_insert_values, rows_update, rows_update_values
+from cmi.rows import (
+    array_literal,
+    rows_insert,
+    rows_insert_values,
+    rows_update,
+    rows_update_values,
+)
 from stocking.models import Bin, LedgerEntry, ScanEvent
 from tests.factories import vendor_world
 
@@ -148,3 +154,31 @@ def test_vendor_sequence_counts_from_one_in_one_statement_per_value(cw):
     assert values == [1, 2, 3]
     assert len([q for q in ctx.captured_queries if "vendorsequence" in q["sql"]]) == 3
     assert VendorSequence.objects.get(vendor_id=vendor_id, name="rows-test").value == 3
+
+
+def test_vendor_sequence_takes_several_numbers_in_one_statement(cw):
+    """next_value with a step creates the counter at the step and returns the last of
+    the numbers taken: 3 then 5 numbers are 1-3 and 4-8."""
+    vendor_id = cw.customer.vendor_id
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        first = VendorSequence.next_value(vendor_id=vendor_id, name="steps", step=3)
+        second = VendorSequence.next_value(vendor_id=vendor_id, name="steps", step=5)
+    assert (first, second) == (3, 8)
+    assert len([q for q in ctx.captured_queries if "vendorsequence" in q["sql"]]) == 2
+    assert VendorSequence.objects.get(vendor_id=vendor_id, name="steps").value == 8
+
+
+def test_array_literal_is_what_postgresql_reads_as_the_array():
+    """Ids and prices as one literal: cast in the statement, the same numbers come back;
+    None (no number) is refused rather than sent."""
+    assert array_literal([3, 1, 2]) == "{3,1,2}"
+    assert array_literal(n for n in ()) == "{}"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT %s::bigint[], %s::numeric[]",
+                [array_literal([3, 10**12]), array_literal([Decimal("1.2500"), Decimal("0")])],
+            )
+            assert cur.fetchone() == ([3, 10**12], [Decimal("1.2500"), Decimal("0")])
+    with pytest.raises(ValueError):
+        array_literal([1, None])

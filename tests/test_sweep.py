@@ -157,3 +157,31 @@ def test_set_based_evaluation_writes_what_the_per_bin_one_does(world, va):
     assert set_based == per_bin
     assert set_based["counts"] == (2, 3, 1, 2)
     assert len(set_based["lines"]) == 4 and set_based["pending"] == []
+
+
+def test_a_sweep_costs_two_queries_and_a_fixed_number_per_chunk_whatever_the_bins(world, va):
+    """5 bins or 50 below min, one chunk each: the same queries (two to find the
+    candidates, the rest the chunk's evaluation and release); 50 bins in two chunks of
+    25: the candidates' two and twice one chunk's."""
+    from replenishment.services import sweep_run
+    from tests.test_replenishment import more_bins
+
+    c0, c1 = va.customers
+    small = c0.bins + more_bins(va, c0, 5 - len(c0.bins))
+    large = c1.bins + more_bins(va, c1, 50 - len(c1.bins))
+    chunked = more_bins(va, c1, 50, prefix="Y")
+
+    def swept(bins, **kwargs) -> int:
+        set_bins(bins, on_hand=0)
+        with CaptureQueriesContext(connection) as ctx:
+            result = sweep_run(vendor_id=va.vendor.pk, **kwargs)
+        assert result.bins_ordered == len(bins), result
+        return len(ctx)
+
+    few, many = swept(small), swept(large)
+    assert few == many, (few, many)
+    per_chunk = many - 2
+    # In a test: the chunk's savepoint and release included. SQLite runs the per-bin
+    # reference evaluation, a few reads more (still none per bin).
+    assert per_chunk <= (18 if connection.vendor == "postgresql" else 22), per_chunk
+    assert swept(chunked, chunk=25) == 2 + 2 * per_chunk
