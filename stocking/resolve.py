@@ -137,9 +137,7 @@ class Resolver:
             raise ScanRejected("bin_inactive", f"Bin {found.label} is no longer active.")
         return found
 
-    def _by_gtin(
-        self, read: Gs1Read, items: set[int], location: Location | None
-    ) -> PlacedBin:
+    def _by_gtin(self, read: Gs1Read, items: set[int], location: Location | None) -> PlacedBin:
         if len(items) > 1:
             raise ScanRejected(
                 "ambiguous_code",

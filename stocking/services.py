@@ -406,7 +406,9 @@ def scan_events_store(
     return _store(scope=scope, placed=placed, results=results, now=now)
 
 
-def _later_deltas(fresh: list[tuple[ScanInput, LockedBin]]) -> dict[int, list[tuple[dt.datetime, int]]]:
+def _later_deltas(
+    fresh: list[tuple[ScanInput, LockedBin]],
+) -> dict[int, list[tuple[dt.datetime, int]]]:
     """Applied issues and receipts stored before a count that happened before them.
 
     A count that arrives late replaces on-hand as of its time; what happened after it
