@@ -150,6 +150,28 @@ def _rows_source() -> str:
     return "jsonb_array_elements(%s::jsonb) AS r"
 
 
+def rows_converted(rows: Sequence[Sequence], fields: Sequence[models.Field]) -> list[tuple]:
+    """Rows a written-out SELECT fetched, column i read as ``fields[i]``, with the
+    converters the ORM applies to that column (none for most columns on PostgreSQL;
+    text datetimes and decimals on SQLite). Rows come back as tuples."""
+    steps = []
+    for i, f in enumerate(fields):
+        col = f.get_col(f.model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+        if found:
+            steps.append((i, col, found))
+    if not steps:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, col, found in steps:
+            for convert in found:
+                row[i] = convert(row[i], col, connection)
+        out.append(tuple(row))
+    return out
+
+
 def rows_insert_values(
     model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]
 ) -> list:

@@ -135,12 +135,17 @@ class Bin(models.Model):
     """One item stocked at one location: what scans land on and orders replenish."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="bins")
+    # Every read of bins by customer or item names the vendor too: (vendor, customer, …)
+    # and (vendor, item) serve them. Their own indexes would be written on every scan
+    # (a bin's update is never HOT: on-hand is indexed).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="bins", db_index=False
+    )
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="bins")
     location = models.ForeignKey(
         Location, on_delete=models.PROTECT, related_name="bins", db_index=False
     )
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="bins")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="bins", db_index=False)
     label = models.CharField(max_length=32)
     min_qty = models.IntegerField(default=0)
     max_qty = models.IntegerField(default=0)
@@ -185,8 +190,17 @@ class Bin(models.Model):
             # the sweep's candidates: small (only bins at their reorder point), so an
             # idle sweep over a million bins reads a handful of index pages
             models.Index(fields=["vendor"], condition=AT_REORDER_POINT, name="bin_at_reorder"),
-            # The catch-up pass reads the bins touched since its last run.
-            models.Index(fields=["updated_at"], name="bin_updated_at_idx"),
+            # The catch-up pass reads the bins touched since its last run that are at
+            # their reorder point (kanban bins with cards waiting come through
+            # scan_kanban_pending). Partial: a scan that leaves a bin above its reorder
+            # point, most of them, writes no entry here. The `IS NOT NULL` (always true)
+            # is implied only by a query bounding updated_at: the sweep, which reads
+            # every candidate, stays on bin_at_reorder.
+            models.Index(
+                fields=["updated_at"],
+                condition=AT_REORDER_POINT & Q(updated_at__isnull=False),
+                name="bin_updated_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -235,7 +249,12 @@ class ScanEvent(models.Model):
     """An accepted event from a scanner (or a person); its id is the client's UUID."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    # Every read of scan events names the vendor: (vendor, customer, …) serves it. The
+    # customer's and device's own indexes would only be written on every insert (a
+    # delete of a customer or device, which PROTECT refuses anyway, scans instead).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     event_id = models.UUIDField()
     bin = models.ForeignKey(
         Bin, on_delete=models.PROTECT, related_name="scan_events", db_index=False
@@ -248,7 +267,12 @@ class ScanEvent(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     device = models.ForeignKey(
-        ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScannerDevice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -307,8 +331,14 @@ class LedgerEntry(models.Model):
     scan_event = models.OneToOneField(
         ScanEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
     )
+    # No query reads the ledger by device: its own index would only be written.
     device = models.ForeignKey(
-        ScannerDevice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ScannerDevice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -42,16 +42,36 @@ BIN_COLUMNS = (
 )
 
 
+class PlacedBin:
+    """A bin as placing a scan reads it (BIN_COLUMNS and the item's unit weight), as
+    plain attributes: a model instance per bin cost more CPU than the query."""
+
+    __slots__ = ("pk", *BIN_COLUMNS, "unit_weight_grams")
+
+    def __init__(self, values: tuple) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+def _placed(qs) -> list[PlacedBin]:
+    return [
+        PlacedBin(row)
+        for row in qs.annotate(unit_weight_grams=F("item__unit_weight_grams")).values_list(
+            "pk", *BIN_COLUMNS, "unit_weight_grams"
+        )
+    ]
+
+
 @dataclass
 class Resolver:
-    bins_by_label: dict[str, Bin] = field(default_factory=dict)
+    bins_by_label: dict[str, PlacedBin] = field(default_factory=dict)
     items_by_code: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     locations: dict[str, Location] = field(default_factory=dict)
-    bins_by_place: dict[tuple[int, int], Bin] = field(default_factory=dict)
+    bins_by_place: dict[tuple[int, int], PlacedBin] = field(default_factory=dict)
     site_id: int | None = None
     reads: dict[str, Gs1Read] = field(default_factory=dict)
     items_by_gtin: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    bins_by_item: dict[int, list[Bin]] = field(default_factory=lambda: defaultdict(list))
+    bins_by_item: dict[int, list[PlacedBin]] = field(default_factory=lambda: defaultdict(list))
 
     def gs1_for(self, scan: ScanInput) -> Gs1Read | None:
         """The GS1 reading of the scan's code, when it named a bin by GTIN."""
@@ -61,7 +81,7 @@ class Resolver:
     def _gtin_items(self, read: Gs1Read) -> set[int]:
         return {i for g in read.gtins for i in self.items_by_gtin.get(g, ())}
 
-    def bin_for(self, scan: ScanInput) -> Bin:
+    def bin_for(self, scan: ScanInput) -> PlacedBin:
         location = None
         if scan.location:
             location = self.locations.get(scan.location)
@@ -117,7 +137,7 @@ class Resolver:
             raise ScanRejected("bin_inactive", f"Bin {found.label} is no longer active.")
         return found
 
-    def _by_gtin(self, read: Gs1Read, items: set[int], location: Location | None) -> Bin:
+    def _by_gtin(self, read: Gs1Read, items: set[int], location: Location | None) -> PlacedBin:
         if len(items) > 1:
             raise ScanRejected(
                 "ambiguous_code",
@@ -155,13 +175,7 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
     if not codes:
         return res
     labels = codes | {symbology_strip(c) for c in codes}
-    for found in (
-        Bin.objects.for_scope(scope)
-        .filter(label__in=labels)
-        .only(*BIN_COLUMNS)
-        .annotate(unit_weight_grams=F("item__unit_weight_grams"))
-        .order_by()
-    ):
+    for found in _placed(Bin.objects.for_scope(scope).filter(label__in=labels).order_by()):
         res.bins_by_label[found.label] = found
     item_codes = {
         c
@@ -209,12 +223,7 @@ def resolver_build(*, scope: Scope, scans: list[ScanInput]) -> Resolver:
             here &= Q(site_id=scope.site_id)
         wanted |= here
     if item_ids or gtin_item_ids:
-        for found in (
-            Bin.objects.for_scope(scope)
-            .filter(wanted)
-            .only(*BIN_COLUMNS)
-            .annotate(unit_weight_grams=F("item__unit_weight_grams"))
-        ):
+        for found in _placed(Bin.objects.for_scope(scope).filter(wanted)):
             if found.location_id in {loc.pk for loc in res.locations.values()}:
                 res.bins_by_place[(found.location_id, found.item_id)] = found
             if found.item_id in gtin_item_ids and (
