@@ -76,6 +76,14 @@ def _db_connections_tidy() -> None:
 
 
 @signals.worker_process_init.connect
+def _freeze_startup_objects(**kwargs) -> None:
+    """A pool process starts with the tasks imported: out of the collector's reach."""
+    from cmi.startup import objects_freeze
+
+    objects_freeze(load_urls=False)
+
+
+@signals.worker_process_init.connect
 def _warm_broker(**kwargs) -> None:
     """Each worker process publishes too (follow-up tasks): connect at its start."""
     from cmi.broker import warm_in_background
