@@ -189,20 +189,22 @@ class VendorSequence(models.Model):
         return f"{self.vendor_id}:{self.name}={self.value}"
 
     @classmethod
-    def next_value(cls, *, vendor_id: int, name: str) -> int:
+    def next_value(cls, *, vendor_id: int, name: str, count: int = 1) -> int:
         """Call inside a transaction: the row stays locked until it commits.
 
         One statement (an upsert returning the new value): the first call creates the
-        counter at 1; a concurrent caller waits on the row's lock and gets the next.
+        counter at `count`; a concurrent caller waits on the row's lock and gets the
+        next. `count` values at once: the last is returned, the first is that minus
+        `count` plus one.
         """
         qn = connection.ops.quote_name
         table = qn(cls._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, 1) "  # noqa: S608 (the model's own table)
+                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, %s) "  # noqa: S608 (the model's own table)
                 "ON CONFLICT (vendor_id, name) "
-                f"DO UPDATE SET value = {table}.value + 1 RETURNING value",
-                [vendor_id, name],
+                f"DO UPDATE SET value = {table}.value + %s RETURNING value",
+                [vendor_id, name, count, count],
             )
             return cursor.fetchone()[0]
 

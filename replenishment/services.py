@@ -479,11 +479,10 @@ def orders_release(*, vendor_id: int, orders: list[Order], user_id: int | None =
     if not orders:
         return
     now = timezone.now()
-    VendorSequence.objects.get_or_create(vendor_id=vendor_id, name="po")
-    seq = VendorSequence.objects.select_for_update().get(vendor_id=vendor_id, name="po")
-    first = seq.value + 1
-    seq.value += len(orders)
-    seq.save(update_fields=["value"])
+    # One upsert takes the numbers and holds the counter's row to commit (three
+    # statements were a round trip each on every scan -> 850).
+    first = VendorSequence.next_value(vendor_id=vendor_id, name="po", count=len(orders))
+    first -= len(orders) - 1
     prefix = Vendor.objects.values_list("po_prefix", flat=True).get(pk=vendor_id)
     lead_times = dict(
         OrderLine.objects.filter(order_id__in=[o.pk for o in orders])

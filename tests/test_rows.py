@@ -148,3 +148,15 @@ def test_vendor_sequence_counts_from_one_in_one_statement_per_value(cw):
     assert values == [1, 2, 3]
     assert len([q for q in ctx.captured_queries if "vendorsequence" in q["sql"]]) == 3
     assert VendorSequence.objects.get(vendor_id=vendor_id, name="rows-test").value == 3
+
+
+def test_vendor_sequence_takes_several_values_in_one_statement(cw):
+    """next_value(count=n) takes n values at once and returns the last: a release of
+    several orders numbers them from one statement, without gaps or repeats."""
+    vendor_id = cw.customer.vendor_id
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        first_batch = VendorSequence.next_value(vendor_id=vendor_id, name="rows-many", count=3)
+        second_batch = VendorSequence.next_value(vendor_id=vendor_id, name="rows-many", count=2)
+        single = VendorSequence.next_value(vendor_id=vendor_id, name="rows-many")
+    assert (first_batch, second_batch, single) == (3, 5, 6)
+    assert len([q for q in ctx.captured_queries if "vendorsequence" in q["sql"]]) == 3
