@@ -11,6 +11,7 @@ collections walk only what requests and tasks created.
 from __future__ import annotations
 
 import gc
+import threading
 
 
 def objects_freeze(*, load_urls: bool) -> None:
@@ -22,3 +23,17 @@ def objects_freeze(*, load_urls: bool) -> None:
         get_resolver().url_patterns  # noqa: B018 (the import is the point)
     gc.collect()
     gc.freeze()
+
+
+def web_process_start() -> None:
+    """A gunicorn worker's start, in the background so that it serves at once: open
+    its broker connection (cmi/broker.py warm), import the URL patterns and freeze.
+    A request it serves meanwhile imports what it needs as before."""
+
+    def start() -> None:
+        from cmi.broker import warm
+
+        warm()
+        objects_freeze(load_urls=True)
+
+    threading.Thread(target=start, name="process-start", daemon=True).start()
