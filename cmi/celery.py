@@ -51,6 +51,38 @@ def _task_done(task_id=None, task=None, **kwargs) -> None:
         reset_request_id(token)
 
 
+@signals.task_prerun.connect
+def _db_connections_before(**kwargs) -> None:
+    _db_connections_tidy()
+
+
+@signals.task_postrun.connect
+def _db_connections_after(**kwargs) -> None:
+    _db_connections_tidy()
+
+
+def _db_connections_tidy() -> None:
+    """Around each task what Django does around each request: keep a connection for
+    CONN_MAX_AGE, close one left in a transaction or after an error, and health-check
+    it at its next use (so a task after a database restart reconnects, not fails).
+
+    Celery's own Django fixup closes every connection before and after each task
+    unless CELERY_DB_REUSE_MAX is set (settings): a new PostgreSQL connection, with a
+    backend whose catalog caches are cold, for every task. That was ~10 ms of each
+    scan -> 850 and of every other task."""
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+@signals.worker_process_init.connect
+def _freeze_startup_objects(**kwargs) -> None:
+    """A pool process starts with the tasks imported: out of the collector's reach."""
+    from cmi.startup import objects_freeze
+
+    objects_freeze(load_urls=False)
+
+
 @signals.worker_process_init.connect
 def _warm_broker(**kwargs) -> None:
     """Each worker process publishes too (follow-up tasks): connect at its start."""

@@ -338,6 +338,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connections after this many tasks; unset,
+# it closes them before and after every task (a new connection per task). Between
+# tasks they are tidied as between requests (cmi.celery._db_connections_tidy).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -6,8 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmi.settings")
 
 application = get_wsgi_application()
 
-# Each gunicorn worker imports this module: open its broker connection now, in the
-# background, so that its first scan does not pay for it.
-from cmi.broker import warm_in_background  # noqa: E402
+# Each gunicorn worker imports this module: in the background, open its broker
+# connection (its first scan does not pay for it) and put its long-lived objects out
+# of the garbage collector's reach (cmi/startup.py).
+from cmi.startup import web_process_start  # noqa: E402
 
-warm_in_background()
+web_process_start()

@@ -156,6 +156,25 @@ def _seen_lately(scope: Scope, now: dt.datetime) -> bool:
     return seen is not None and seen >= now - LAST_SEEN_EVERY
 
 
+def _device_seen(device_id: int, now: dt.datetime) -> None:
+    """Write the device's last_seen_at, at most once a minute and never waiting.
+
+    The row is shared by every post of the device. When a minute has passed, every post
+    in flight reads it as old; a plain UPDATE would queue all but the first behind the
+    first's row lock until its whole ingest commits (a convoy of the device's posts once
+    a minute). The others skip the locked row instead: the one holding it writes the
+    time. NO KEY UPDATE, like the UPDATE itself, so the key-share locks of the scan
+    events' foreign keys do not make it skip."""
+    stale = (
+        ScannerDevice.objects.filter(pk=device_id)
+        .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY))
+        .select_for_update(no_key=True, skip_locked=True)
+        .order_by()
+        .values("pk")
+    )
+    ScannerDevice.objects.filter(pk__in=stale).update(last_seen_at=now)
+
+
 # The columns the ingest writes, in the order of its row tuples.
 EVENT_FIELDS = (
     "vendor_id",
@@ -220,11 +239,7 @@ def _store(
     now: dt.datetime,
 ) -> set[int]:
     if scope.device_id is not None and not _seen_lately(scope, now):
-        # At most once a minute: this row is shared by every post of the device, and
-        # writing it on each would queue them all behind one lock.
-        ScannerDevice.objects.filter(pk=scope.device_id).filter(
-            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY)
-        ).update(last_seen_at=now)
+        _device_seen(scope.device_id, now)
     if not placed:
         return set()
     bin_ids = sorted({b.pk for _, b in placed})

@@ -924,6 +924,20 @@ def test_evaluation_query_count_does_not_grow_with_bins(va):
     assert len(q5) == len(q50), (len(q5), len(q50))
 
 
+def test_a_release_takes_its_po_number_in_one_statement(va):
+    """The PO counter is read, advanced and locked to commit by one upsert, the first
+    release of a vendor included (it creates the counter)."""
+    c0 = va.customers[0]
+    set_bins(c0.bins, on_hand=0)
+    with CaptureQueriesContext(connection) as ctx:
+        (order_id,) = evaluate(va, c0.bins)
+    counters = [q["sql"] for q in ctx.captured_queries if "vendorsequence" in q["sql"]]
+    assert len(counters) == 1, counters
+    po = Order.objects.get(pk=order_id).po_number
+    assert po.endswith("0000001")
+    assert VendorSequence.objects.get(vendor_id=va.vendor.pk, name="po").value == 1
+
+
 def test_unknown_bins_and_other_vendors_bins_are_ignored(world, va):
     """Ids of another vendor's bins or of no bin order nothing."""
     other = world["b"].customers[0].bins[0]

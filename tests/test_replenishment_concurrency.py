@@ -9,20 +9,22 @@ or repeats.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from cmi.models import Customer, VendorSequence
 from cmi.scoping import Scope
 from replenishment.models import Order, OrderLine, OrderStatus
 from replenishment.services import bins_evaluate
 from stocking import hooks
-from stocking.models import Bin, LedgerEntry, ScanEvent
+from stocking.models import Bin, LedgerEntry, ScanEvent, ScannerDevice
 from stocking.services import on_hand_rebuild, scan_batch_ingest
 from stocking.setup import bin_create, device_create, location_create, site_create
 from tests.conftest import scan
@@ -156,6 +158,49 @@ def test_same_scan_batch_posted_by_eight_threads_is_applied_once(world):
     assert (on_hand[b0.pk], on_hand[b1.pk], on_hand[b2.pk]) == (32, 28, 17)
     for b in cw.bins:
         assert on_hand_rebuild(bin_id=b.pk) == on_hand[b.pk]
+
+
+def _two_posts_one_holding(first_scope, first_label, second_scope, second_label):
+    """A post of `first_scope` stays open (uncommitted) while one of `second_scope`
+    runs with a one-second lock_timeout: a lock wait in the second raises instead
+    of hanging. Returns the second's result."""
+    holding, done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction.atomic():
+            scan_batch_ingest(scope=first_scope, events=[scan("issue", first_label, quantity=1)])
+            holding.set()
+            assert done.wait(timeout=60)
+
+    def second():
+        assert holding.wait(timeout=60)
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cur:
+                    cur.execute("SET LOCAL lock_timeout = '1s'")
+                return scan_batch_ingest(
+                    scope=second_scope, events=[scan("issue", second_label, quantity=1)]
+                )
+        finally:
+            done.set()
+
+    return run_together(2, lambda i: (first, second)[i]())[1]
+
+
+def test_a_post_does_not_wait_for_another_post_writing_its_scanner_last_seen(world):
+    """Once a minute every post in flight of a scanner finds its last_seen_at old. The
+    post writing it holds the row until it commits; another post of the scanner skips
+    the write rather than queue behind it, and is stored."""
+    cw = world["a"].customers[0]
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    ScannerDevice.objects.filter(pk=cw.device.pk).update(last_seen_at=long_ago)
+    scope = device_scope(cw)  # as its token lookup read it: not seen lately
+
+    second = _two_posts_one_holding(scope, cw.bins[0].label, scope, cw.bins[1].label)
+
+    assert second.count("accepted") == 1
+    assert ScanEvent.objects.filter(device_id=cw.device.pk).count() == 2
+    assert ScannerDevice.objects.get(pk=cw.device.pk).last_seen_at > long_ago
 
 
 def test_one_event_id_posted_on_different_bins_at_once_is_stored_once(world):
