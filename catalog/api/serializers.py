@@ -3,7 +3,6 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from catalog.models import CrossReference, CrossReferenceKind, Item
-from cmi.filters import MAX_ID
 
 
 class ItemOut(serializers.ModelSerializer):
@@ -54,7 +53,7 @@ class CrossReferenceOut(serializers.ModelSerializer):
 
 
 class CrossReferenceIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    item = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
+    item = serializers.IntegerField(min_value=1)
     kind = serializers.ChoiceField(choices=CrossReferenceKind.choices)
     code = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$", max_length=48)

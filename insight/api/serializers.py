@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from cmi.filters import MAX_ID
 from insight.models import Backtest, DemandPolicy, Recommendation
 
 
@@ -62,9 +61,9 @@ class RecommendationOut(serializers.ModelSerializer):
 
 
 class ApplyIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
     bins = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=serializers.IntegerField(min_value=1),
         required=False,
         max_length=10000,
         help_text="Bin ids; leave out to apply every pending change of the customer (or site).",
@@ -84,11 +83,9 @@ class ApplyOut(serializers.Serializer):
 
 
 class DismissIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
     bins = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        min_length=1,
-        max_length=10000,
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
     )
 
 
@@ -97,7 +94,7 @@ class DismissOut(serializers.Serializer):
 
 
 class RecomputeIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
 
 
 class QueuedOut(serializers.Serializer):
@@ -120,7 +117,7 @@ class PolicyOut(serializers.ModelSerializer):
 
 
 class PolicyIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
     item = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     bin = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     target_fill = serializers.FloatField(
@@ -144,12 +141,10 @@ class VariantIn(serializers.Serializer):
 
 
 class BacktestIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
     days = serializers.IntegerField(required=False, default=90, min_value=14, max_value=365)
     bins = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        required=False,
-        max_length=10000,
+        child=serializers.IntegerField(min_value=1), required=False, max_length=10000
     )
     variants = VariantIn(many=True, required=False, max_length=6)
 

@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from cmi.filters import MAX_ID
 from replenishment import hooks
 from replenishment.models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -86,7 +85,7 @@ class OrderDetailOut(OrderOut):
 
 
 class LineQuantityIn(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    id = serializers.IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=0, max_value=10_000_000)
 
 

@@ -2,7 +2,6 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from cmi.filters import MAX_ID
 from stocking.models import Bin, BinLevelChange, LedgerEntry, Location, ScannerDevice, Site
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$"
@@ -26,7 +25,7 @@ class SiteOut(serializers.ModelSerializer):
 
 
 class SiteIn(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer = serializers.IntegerField(min_value=1)
     code = serializers.RegexField(CODE, max_length=32)
     name = serializers.CharField(max_length=200)
     address1 = serializers.CharField(max_length=55, required=False, allow_blank=True)
@@ -44,7 +43,7 @@ class LocationOut(serializers.ModelSerializer):
 
 
 class LocationIn(serializers.Serializer):
-    site = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    site = serializers.IntegerField(min_value=1)
     parent = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     code = serializers.RegexField(CODE, max_length=32)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -87,8 +86,8 @@ class BinOut(serializers.ModelSerializer):
 
 
 class BinCreateIn(serializers.Serializer):
-    location = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    item = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    location = serializers.IntegerField(min_value=1)
+    item = serializers.IntegerField(min_value=1)
     min = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
     max = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
     pack_multiple = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
