@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
@@ -196,16 +197,27 @@ class VendorSequence(models.Model):
         counter at ``step``; a concurrent caller waits on the row's lock and gets the
         next. ``step`` takes several numbers at once: the last of them is returned.
         """
+        return cls.next_values(vendor_id=vendor_id, steps={name: step})[name]
+
+    @classmethod
+    def next_values(cls, *, vendor_id: int, steps: Mapping[str, int]) -> dict[str, int]:
+        """Several counters of a vendor in one upsert: {name: its new value}.
+
+        The rows are locked in name order, whatever order the caller gives, so two
+        callers taking overlapping sets cannot deadlock; the locks last to commit.
+        """
+        names = sorted(steps)
         qn = connection.ops.quote_name
         table = qn(cls._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (vendor_id, name, value) VALUES (%s, %s, %s) "  # noqa: S608 (the model's own table)
-                "ON CONFLICT (vendor_id, name) "
-                f"DO UPDATE SET value = {table}.value + EXCLUDED.value RETURNING value",
-                [vendor_id, name, step],
+                f"INSERT INTO {table} (vendor_id, name, value) VALUES "  # noqa: S608 (the model's own table)
+                + ", ".join(["(%s, %s, %s)"] * len(names))
+                + " ON CONFLICT (vendor_id, name) "
+                f"DO UPDATE SET value = {table}.value + EXCLUDED.value RETURNING name, value",
+                [v for name in names for v in (vendor_id, name, steps[name])],
             )
-            return cursor.fetchone()[0]
+            return dict(cursor.fetchall())
 
 
 class SettingSource(models.TextChoices):

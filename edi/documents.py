@@ -119,10 +119,14 @@ def document_write(
     """One interchange holding one group holding one set; call inside a transaction."""
     now = now or timezone.now()
     vendor_id = partner.vendor_id
-    isa = VendorSequence.next_value(vendor_id=vendor_id, name="edi_isa")
-    gs = VendorSequence.next_value(vendor_id=vendor_id, name="edi_gs")
-    st = VendorSequence.next_value(vendor_id=vendor_id, name="edi_st")
-    st_control = f"{st % 1_000_000_000:04d}"
+    # The control numbers and the outbox cursor in one statement; their locks last to
+    # commit, so documents reach the outbox in cursor order.
+    numbers = VendorSequence.next_values(
+        vendor_id=vendor_id,
+        steps={"edi_isa": 1, "edi_gs": 1, "edi_st": 1, "edi_outbox_cursor": 1},
+    )
+    isa, gs = numbers["edi_isa"], numbers["edi_gs"]
+    st_control = f"{numbers['edi_st'] % 1_000_000_000:04d}"
     payload = interchange_serialize(
         interchange_build(
             partner=partner,
@@ -134,7 +138,6 @@ def document_write(
             now=now,
         )
     )
-    cursor = VendorSequence.next_value(vendor_id=vendor_id, name="edi_outbox_cursor")
     return Document.objects.create(
         vendor_id=vendor_id,
         customer_id=customer_id
@@ -144,7 +147,7 @@ def document_write(
         transaction_set=set_id,
         purpose=purpose,
         order=order,
-        cursor=cursor,
+        cursor=numbers["edi_outbox_cursor"],
         isa_control=isa,
         gs_control=gs,
         st_control=st_control,

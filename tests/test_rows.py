@@ -168,6 +168,23 @@ def test_vendor_sequence_takes_several_numbers_in_one_statement(cw):
     assert VendorSequence.objects.get(vendor_id=vendor_id, name="steps").value == 8
 
 
+def test_vendor_sequence_takes_several_counters_in_one_statement_in_name_order(cw):
+    """next_values creates and advances several counters in one upsert, each by its
+    own step; the rows are written (so locked) in name order whatever order is given,
+    so two callers taking overlapping sets cannot deadlock."""
+    vendor_id = cw.customer.vendor_id
+    VendorSequence.next_value(vendor_id=vendor_id, name="b-set", step=4)
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        got = VendorSequence.next_values(vendor_id=vendor_id, steps={"c-set": 1, "b-set": 2})
+        again = VendorSequence.next_values(vendor_id=vendor_id, steps={"b-set": 1, "a-set": 3})
+    assert got == {"b-set": 6, "c-set": 1}
+    assert again == {"a-set": 3, "b-set": 7}
+    sql = [q["sql"] for q in ctx.captured_queries if "vendorsequence" in q["sql"]]
+    assert len(sql) == 2
+    assert sql[0].index("'b-set'") < sql[0].index("'c-set'")
+    assert sql[1].index("'a-set'") < sql[1].index("'b-set'")
+
+
 def test_array_literal_is_what_postgresql_reads_as_the_array():
     """Ids and prices as one literal: cast in the statement, the same numbers come back;
     None (no number) is refused rather than sent."""
