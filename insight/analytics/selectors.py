@@ -304,11 +304,6 @@ def _latest_before(qs: QuerySet, key: str) -> list[tuple[int, int, Decimal]]:
 # --- rankings over a window of bin rows ---------------------------------------------------
 
 
-def window(subject: Subject, days: int) -> tuple[dt.date, dt.date]:
-    end = subject.today()
-    return end - dt.timedelta(days=max(1, days) - 1), end
-
-
 def _bins(scope: Scope, subject: Subject) -> QuerySet[Bin]:
     return Bin.objects.for_scope(scope).filter(subject.filters(on_bins=True), active=True)
 
@@ -317,7 +312,8 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
     """The items issued most in the last `days`, with the `days` before for the trend.
 
     One grouped query: over the bins' recent rows when they hold both windows (30 days),
-    over the window's daily bin rows otherwise."""
+    over the window's daily bin rows otherwise, from each customer's own first day (and
+    one more query for the zones when no customer is chosen: window_starts)."""
     if days in UsageBinRecent.WINDOWS and days * 2 in UsageBinRecent.WINDOWS:
         rows = UsageBinRecent.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
         sums = {
@@ -325,15 +321,11 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
             "previous": Sum(F(f"issued_{days * 2}") - F(f"issued_{days}"), default=0),
         }
     else:
-        start, end = window(subject, days)
-        before = start - dt.timedelta(days=(end - start).days + 1)
-        rows = UsageDaily.objects.filter(
-            subject.filters(), vendor_id=scope.vendor_id, day__gte=before, day__lte=end
+        rows, sums = _two_windows(
+            UsageDaily.objects.filter(subject.filters(), vendor_id=scope.vendor_id),
+            window_starts(scope, days, subject),
+            days,
         )
-        sums = {
-            "units": Sum("issued", filter=Q(day__gte=start), default=0),
-            "previous": Sum("issued", filter=Q(day__lt=start), default=0),
-        }
     return list(
         rows.values("item_id", "item__sku", "item__description")
         .annotate(**sums)
@@ -368,6 +360,18 @@ def in_window(starts: dict[str, dt.date], day: str, customer: str = "customer") 
     for zone, first in starts.items():
         either |= Q(**{f"{customer}__timezone": zone, f"{day}__gte": first})
     return either
+
+
+def _two_windows(rows: QuerySet, starts: dict[str, dt.date], days: int) -> tuple[QuerySet, dict]:
+    """Daily `rows` from each zone's first day of the `days` before the window (`starts`,
+    window_starts), and the sums for `annotate`: `units` issued in the window, `previous`
+    in the days before."""
+    befores = {zone: first - dt.timedelta(days=max(1, days)) for zone, first in starts.items()}
+    inside = in_window(starts, "day")
+    return rows.filter(in_window(befores, "day")), {
+        "units": Sum("issued", filter=inside, default=0),
+        "previous": Sum("issued", filter=~inside, default=0),
+    }
 
 
 def _with_issued(
@@ -468,15 +472,20 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
     return out
 
 
-def _dead(start: dt.date):
-    """Annotates bins holding stock that nobody issued from since `start` (no recent row,
-    or its last issue before), with their value and last issue (None: never)."""
+def _is_dead(starts: dict[str, dt.date]) -> Q:
+    """Bins holding stock that nobody issued from since their customer's first day of the
+    window (`starts`, window_starts): no recent row, or its last issue before that day."""
+    return Q(on_hand__gt=0) & (
+        Q(usage_recent__isnull=True) | ~in_window(starts, "usage_recent__last_issued")
+    )
+
+
+def _dead(starts: dict[str, dt.date]):
+    """Annotates the dead bins (`_is_dead`) with their value and last issue (None: never)."""
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
-        return (
-            qs.filter(on_hand__gt=0)
-            .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
-            .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
+        return qs.filter(_is_dead(starts)).annotate(
+            value=_value(), last_issued=F("usage_recent__last_issued")
         )
 
     return build
@@ -485,9 +494,8 @@ def _dead(start: dt.date):
 def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bin]:
     """Bins holding stock that nobody issued from in the last `days`, the most value first;
     each with the day it was last issued from (None: never), from its recent row."""
-    start, _ = window(subject, days)
     return (
-        _dead(start)(_bins(scope, subject))
+        _dead(window_starts(scope, days, subject))(_bins(scope, subject))
         .select_related("item", "customer", "site", "location")
         .order_by("-value", "pk")
     )
@@ -495,8 +503,8 @@ def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bi
 
 def dead_stock_first(*, scope: Scope, subject: Subject, days: int = 90, limit: int) -> list[Bin]:
     """The first `limit` of `dead_stock`, ranked on the narrow columns first."""
-    start, _ = window(subject, days)
-    return _first(_bins(scope, subject), _dead(start), ("-value", "pk"), limit)
+    starts = window_starts(scope, days, subject)
+    return _first(_bins(scope, subject), _dead(starts), ("-value", "pk"), limit)
 
 
 def stock_value_now(*, scope: Scope, subject: Subject) -> dict:
@@ -640,11 +648,8 @@ def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: 
             "dead_totals": dead_stock_totals(dead),
             "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
         }
-    dead_start, _ = window(subject, dead_days)
     issued = F(f"usage_recent__issued_{cover_days}")
-    dead = Q(on_hand__gt=0) & (
-        Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=dead_start)
-    )
+    dead = _is_dead(window_starts(scope, dead_days, subject))
     sums = {
         "units": Sum("on_hand", default=0),
         "value_sum": Sum("value", default=Decimal(0)),
