@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -342,11 +342,16 @@ def window_starts(scope: Scope, days: int, subject: Subject | None = None) -> di
     """The first day of the last `days` in each time zone the bins' customers keep their
     days in (the daily rows are the customer's own days): the subject's customer's zone,
     or every zone of the customers in scope (one query)."""
-    now = timezone.now()
     if subject is not None and subject.customer is not None:
-        zones = [subject.customer.timezone]
-    else:
-        zones = Customer.objects.for_scope(scope).values_list("timezone", flat=True).distinct()
+        return _zone_firsts([subject.customer.timezone], days)
+    return _zone_firsts(
+        Customer.objects.for_scope(scope).values_list("timezone", flat=True).distinct(), days
+    )
+
+
+def _zone_firsts(zones: Iterable[str], days: int) -> dict[str, dt.date]:
+    """Per zone, the first of the last `days` days (today's date in that zone the last)."""
+    now = timezone.now()
     span = dt.timedelta(days=max(1, days) - 1)
     return {zone: now.astimezone(ZoneInfo(zone)).date() - span for zone in zones}
 
@@ -527,23 +532,13 @@ def customers_usage(*, scope: Scope, days: int = 30) -> list[dict]:
         .values("pk", "name", "code", "timezone")
     )
     # Each customer's days are its own (its time zone): the window starts per zone.
-    now = timezone.now()
-    starts = {
-        zone: now.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=max(1, days) - 1)
-        for zone in {c["timezone"] for c in customers}
-    }
-    befores = {zone: first - dt.timedelta(days=days) for zone, first in starts.items()}
+    rows, sums = _two_windows(
+        UsageSiteDaily.objects.for_scope(scope),
+        _zone_firsts({c["timezone"] for c in customers}, days),
+        days,
+    )
     usage = (
-        {
-            r["customer_id"]: r
-            for r in UsageSiteDaily.objects.for_scope(scope)
-            .filter(in_window(befores, "day"))
-            .values("customer_id")
-            .annotate(
-                units=Sum("issued", filter=in_window(starts, "day"), default=0),
-                previous=Sum("issued", filter=~in_window(starts, "day"), default=0),
-            )
-        }
+        {r["customer_id"]: r for r in rows.values("customer_id").annotate(**sums)}
         if customers
         else {}
     )
