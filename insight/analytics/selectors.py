@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -416,7 +417,7 @@ def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 
     among equals (what sits on the shelf costs the most there)."""
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
-        starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+        starts = partial(window_starts, scope, days, subject)
         return _with_issued(qs.filter(on_hand__gt=0), days, starts).annotate(value=_value())
 
     return _first(_bins(scope, subject), build, ("issued", "-value", "pk"), limit)
@@ -434,7 +435,7 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
         return (
-            _with_issued(qs, days, lambda: window_starts(scope, days, subject))
+            _with_issued(qs, days, partial(window_starts, scope, days, subject))
             .filter(issued__gt=0)
             .annotate(cover=_cover_expression(days), value=_value())
         )
@@ -455,7 +456,7 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
             days,
         )
     counts: dict[str, int] = defaultdict(int)
-    starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+    starts = partial(window_starts, scope, days, subject)
     for on_hand, issued in _with_issued(_bins(scope, subject), days, starts).values_list(
         "on_hand", "issued"
     ):
@@ -592,7 +593,7 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         _with_issued(
             Bin.objects.for_scope(scope).filter(match, active=True),
             days,
-            lambda: window_starts(scope, days),
+            partial(window_starts, scope, days),
         )
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
