@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -304,11 +305,6 @@ def _latest_before(qs: QuerySet, key: str) -> list[tuple[int, int, Decimal]]:
 # --- rankings over a window of bin rows ---------------------------------------------------
 
 
-def window(subject: Subject, days: int) -> tuple[dt.date, dt.date]:
-    end = subject.today()
-    return end - dt.timedelta(days=max(1, days) - 1), end
-
-
 def _bins(scope: Scope, subject: Subject) -> QuerySet[Bin]:
     return Bin.objects.for_scope(scope).filter(subject.filters(on_bins=True), active=True)
 
@@ -317,7 +313,8 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
     """The items issued most in the last `days`, with the `days` before for the trend.
 
     One grouped query: over the bins' recent rows when they hold both windows (30 days),
-    over the window's daily bin rows otherwise."""
+    over the window's daily bin rows otherwise, from each customer's own first day (and
+    one more query for the zones when no customer is chosen: window_starts)."""
     if days in UsageBinRecent.WINDOWS and days * 2 in UsageBinRecent.WINDOWS:
         rows = UsageBinRecent.objects.filter(subject.filters(), vendor_id=scope.vendor_id)
         sums = {
@@ -325,15 +322,11 @@ def top_items(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 10
             "previous": Sum(F(f"issued_{days * 2}") - F(f"issued_{days}"), default=0),
         }
     else:
-        start, end = window(subject, days)
-        before = start - dt.timedelta(days=(end - start).days + 1)
-        rows = UsageDaily.objects.filter(
-            subject.filters(), vendor_id=scope.vendor_id, day__gte=before, day__lte=end
+        rows, sums = _two_windows(
+            UsageDaily.objects.filter(subject.filters(), vendor_id=scope.vendor_id),
+            window_starts(scope, days, subject),
+            days,
         )
-        sums = {
-            "units": Sum("issued", filter=Q(day__gte=start), default=0),
-            "previous": Sum("issued", filter=Q(day__lt=start), default=0),
-        }
     return list(
         rows.values("item_id", "item__sku", "item__description")
         .annotate(**sums)
@@ -350,11 +343,16 @@ def window_starts(scope: Scope, days: int, subject: Subject | None = None) -> di
     """The first day of the last `days` in each time zone the bins' customers keep their
     days in (the daily rows are the customer's own days): the subject's customer's zone,
     or every zone of the customers in scope (one query)."""
-    now = timezone.now()
     if subject is not None and subject.customer is not None:
-        zones = [subject.customer.timezone]
-    else:
-        zones = Customer.objects.for_scope(scope).values_list("timezone", flat=True).distinct()
+        return _zone_firsts([subject.customer.timezone], days)
+    return _zone_firsts(
+        Customer.objects.for_scope(scope).values_list("timezone", flat=True).distinct(), days
+    )
+
+
+def _zone_firsts(zones: Iterable[str], days: int) -> dict[str, dt.date]:
+    """Per zone, the first of the last `days` days (today's date in that zone the last)."""
+    now = timezone.now()
     span = dt.timedelta(days=max(1, days) - 1)
     return {zone: now.astimezone(ZoneInfo(zone)).date() - span for zone in zones}
 
@@ -368,6 +366,18 @@ def in_window(starts: dict[str, dt.date], day: str, customer: str = "customer") 
     for zone, first in starts.items():
         either |= Q(**{f"{customer}__timezone": zone, f"{day}__gte": first})
     return either
+
+
+def _two_windows(rows: QuerySet, starts: dict[str, dt.date], days: int) -> tuple[QuerySet, dict]:
+    """Daily `rows` from each zone's first day of the `days` before the window (`starts`,
+    window_starts), and the sums for `annotate`: `units` issued in the window, `previous`
+    in the days before."""
+    befores = {zone: first - dt.timedelta(days=max(1, days)) for zone, first in starts.items()}
+    inside = in_window(starts, "day")
+    return rows.filter(in_window(befores, "day")), {
+        "units": Sum("issued", filter=inside, default=0),
+        "previous": Sum("issued", filter=~inside, default=0),
+    }
 
 
 def _with_issued(
@@ -407,7 +417,7 @@ def slow_movers(*, scope: Scope, subject: Subject, days: int = 30, limit: int = 
     among equals (what sits on the shelf costs the most there)."""
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
-        starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+        starts = partial(window_starts, scope, days, subject)
         return _with_issued(qs.filter(on_hand__gt=0), days, starts).annotate(value=_value())
 
     return _first(_bins(scope, subject), build, ("issued", "-value", "pk"), limit)
@@ -425,7 +435,7 @@ def cover_list(*, scope: Scope, subject: Subject, days: int = 28, limit: int = 2
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
         return (
-            _with_issued(qs, days, lambda: window_starts(scope, days, subject))
+            _with_issued(qs, days, partial(window_starts, scope, days, subject))
             .filter(issued__gt=0)
             .annotate(cover=_cover_expression(days), value=_value())
         )
@@ -446,7 +456,7 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
             days,
         )
     counts: dict[str, int] = defaultdict(int)
-    starts = lambda: window_starts(scope, days, subject)  # noqa: E731
+    starts = partial(window_starts, scope, days, subject)
     for on_hand, issued in _with_issued(_bins(scope, subject), days, starts).values_list(
         "on_hand", "issued"
     ):
@@ -468,15 +478,20 @@ def cover_buckets(*, scope: Scope, subject: Subject, days: int = 28) -> list[dic
     return out
 
 
-def _dead(start: dt.date):
-    """Annotates bins holding stock that nobody issued from since `start` (no recent row,
-    or its last issue before), with their value and last issue (None: never)."""
+def _is_dead(starts: dict[str, dt.date]) -> Q:
+    """Bins holding stock that nobody issued from since their customer's first day of the
+    window (`starts`, window_starts): no recent row, or its last issue before that day."""
+    return Q(on_hand__gt=0) & (
+        Q(usage_recent__isnull=True) | ~in_window(starts, "usage_recent__last_issued")
+    )
+
+
+def _dead(starts: dict[str, dt.date]):
+    """Annotates the dead bins (`_is_dead`) with their value and last issue (None: never)."""
 
     def build(qs: QuerySet[Bin]) -> QuerySet[Bin]:
-        return (
-            qs.filter(on_hand__gt=0)
-            .filter(Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=start))
-            .annotate(value=_value(), last_issued=F("usage_recent__last_issued"))
+        return qs.filter(_is_dead(starts)).annotate(
+            value=_value(), last_issued=F("usage_recent__last_issued")
         )
 
     return build
@@ -485,9 +500,8 @@ def _dead(start: dt.date):
 def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bin]:
     """Bins holding stock that nobody issued from in the last `days`, the most value first;
     each with the day it was last issued from (None: never), from its recent row."""
-    start, _ = window(subject, days)
     return (
-        _dead(start)(_bins(scope, subject))
+        _dead(window_starts(scope, days, subject))(_bins(scope, subject))
         .select_related("item", "customer", "site", "location")
         .order_by("-value", "pk")
     )
@@ -495,8 +509,8 @@ def dead_stock(*, scope: Scope, subject: Subject, days: int = 90) -> QuerySet[Bi
 
 def dead_stock_first(*, scope: Scope, subject: Subject, days: int = 90, limit: int) -> list[Bin]:
     """The first `limit` of `dead_stock`, ranked on the narrow columns first."""
-    start, _ = window(subject, days)
-    return _first(_bins(scope, subject), _dead(start), ("-value", "pk"), limit)
+    starts = window_starts(scope, days, subject)
+    return _first(_bins(scope, subject), _dead(starts), ("-value", "pk"), limit)
 
 
 def stock_value_now(*, scope: Scope, subject: Subject) -> dict:
@@ -519,23 +533,13 @@ def customers_usage(*, scope: Scope, days: int = 30) -> list[dict]:
         .values("pk", "name", "code", "timezone")
     )
     # Each customer's days are its own (its time zone): the window starts per zone.
-    now = timezone.now()
-    starts = {
-        zone: now.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=max(1, days) - 1)
-        for zone in {c["timezone"] for c in customers}
-    }
-    befores = {zone: first - dt.timedelta(days=days) for zone, first in starts.items()}
+    rows, sums = _two_windows(
+        UsageSiteDaily.objects.for_scope(scope),
+        _zone_firsts({c["timezone"] for c in customers}, days),
+        days,
+    )
     usage = (
-        {
-            r["customer_id"]: r
-            for r in UsageSiteDaily.objects.for_scope(scope)
-            .filter(in_window(befores, "day"))
-            .values("customer_id")
-            .annotate(
-                units=Sum("issued", filter=in_window(starts, "day"), default=0),
-                previous=Sum("issued", filter=~in_window(starts, "day"), default=0),
-            )
-        }
+        {r["customer_id"]: r for r in rows.values("customer_id").annotate(**sums)}
         if customers
         else {}
     )
@@ -589,7 +593,7 @@ def item_search(*, scope: Scope, text: str, days: int = 30) -> QuerySet[Bin]:
         _with_issued(
             Bin.objects.for_scope(scope).filter(match, active=True),
             days,
-            lambda: window_starts(scope, days),
+            partial(window_starts, scope, days),
         )
         .select_related("item", "customer", "site", "location")
         .annotate(value=_value())
@@ -640,11 +644,8 @@ def bins_summary(*, scope: Scope, subject: Subject, cover_days: int, dead_days: 
             "dead_totals": dead_stock_totals(dead),
             "buckets": cover_buckets(scope=scope, subject=subject, days=cover_days),
         }
-    dead_start, _ = window(subject, dead_days)
     issued = F(f"usage_recent__issued_{cover_days}")
-    dead = Q(on_hand__gt=0) & (
-        Q(usage_recent__isnull=True) | Q(usage_recent__last_issued__lt=dead_start)
-    )
+    dead = _is_dead(window_starts(scope, dead_days, subject))
     sums = {
         "units": Sum("on_hand", default=0),
         "value_sum": Sum("value", default=Decimal(0)),

@@ -5,6 +5,7 @@ query count that does not grow with the bins."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -136,6 +137,77 @@ def test_the_pages_one_pass_summary_equals_the_separate_reads(used, cover_days, 
     ]
 
 
+# UTC+14 and UTC-12: whatever the hour, at least one of them is on another date than UTC.
+FAR_ZONES = ("Pacific/Kiritimati", "Etc/GMT+12")
+ONE = dt.timedelta(days=1)
+
+
+def _local_noon(day: dt.date, zone: str) -> str:
+    return dt.datetime.combine(day, dt.time(12), ZoneInfo(zone)).isoformat()
+
+
+@pytest.fixture
+def zoned(world):
+    """Vendor A's customers keep their days at UTC+14 and UTC-12. Each issued from bin 0
+    on the first of its own last 10 days (1 unit), and from bin 1 on the second (5) and
+    on the day before the 10 (1); bin 2 never. Returns each customer's local today."""
+    from cmi.services import customer_update
+
+    a = world["a"]
+    now = timezone.now()
+    todays = {}
+    for cw, zone in zip(a.customers, FAR_ZONES, strict=True):
+        customer_update(scope=a.scope, customer_id=cw.customer.pk, timezone=zone)
+        today = todays[cw.customer.pk] = now.astimezone(ZoneInfo(zone)).date()
+        first = today - dt.timedelta(days=9)
+        events = [
+            scan("issue", cw.bins[0].label, quantity=1, occurred_at=_local_noon(first, zone)),
+            scan("issue", cw.bins[1].label, quantity=5, occurred_at=_local_noon(first + ONE, zone)),
+            scan("issue", cw.bins[1].label, quantity=1, occurred_at=_local_noon(first - ONE, zone)),
+        ]
+        resp = bearer(cw.token).post("/api/v1/scans", {"scans": events}, format="json")
+        assert resp.status_code == 200, resp.content
+    usage_catch_up()
+    assert any(d != now.astimezone(dt.UTC).date() for d in todays.values())
+    return world
+
+
+def test_vendor_wide_top_items_count_each_customers_own_days(zoned):
+    """All customers (no customer named), over a window the recent rows do not hold: each
+    customer's issues fall in its own last 10 days, or the 10 before, as its own dates
+    say (a UTC window moves one of the two far zones' issues to the other window)."""
+    a = zoned["a"]
+    body = as_user(a.rep).get(f"{API}top-items", {"days": 10}).json()
+    assert [(r["sku"], r["issued"], r["previous"]) for r in body["results"]] == [
+        ("ACME-SKU-1", 10, 2),
+        ("ACME-SKU-0", 2, 0),
+    ]
+
+
+@pytest.mark.parametrize("cover_days", [28, 10])
+def test_vendor_wide_dead_stock_starts_on_each_customers_own_day(zoned, cover_days):
+    """All customers, the last 9 days: bin 1 (last issued on each customer's own first day
+    of them) is not dead; bin 0 (the day before) and bin 2 (never) are. The API's list and
+    totals, and the page's one-pass summary, agree (a UTC start moves one far zone's day)."""
+    from cmi.tenancy import scope_for_user
+    from insight.analytics import selectors
+
+    a = zoned["a"]
+    dead = {cw.bins[n].pk for cw in a.customers for n in (0, 2)}
+    body = as_user(a.rep).get(f"{API}dead-stock", {"days": 9, "limit": 10}).json()
+    scope = scope_for_user(a.rep)
+    subject = selectors.subject_resolve(scope=scope)
+    summary = selectors.bins_summary(
+        scope=scope, subject=subject, cover_days=cover_days, dead_days=9
+    )
+    assert {
+        "listed": {r["bin"] for r in body["results"]},
+        "counted": body["count"],
+        "summary": summary["dead_totals"]["count"],
+        "dead_stock": {b.pk for b in selectors.dead_stock(scope=scope, subject=subject, days=9)},
+    } == {"listed": dead, "counted": 4, "summary": 4, "dead_stock": dead}
+
+
 def test_customers_and_search_across_customers(used):
     a = used["a"]
     rows = as_user(a.admin).get(f"{API}customers").json()["results"]
@@ -242,3 +314,28 @@ def test_query_count_does_not_grow_with_bins(world, endpoint):
     assert counts[0] == counts[1], counts
     budget = {"usage": 5, "cover": 4, "dead-stock": 4, "customers": 4, "search": 2}
     assert counts[1] <= budget.get(endpoint, 3), counts
+
+
+@pytest.mark.parametrize("endpoint", ["top-items", "slow-movers", "cover", "dead-stock"])
+def test_vendor_wide_query_count_does_not_grow_with_bins_customers_or_zones(world, endpoint):
+    """All customers, over a window the recent rows do not hold (10 days): as many queries
+    with 3 bins, two customers and one zone as with 30 bins, three customers and two."""
+    from cmi.models import Customer
+
+    a = world["a"]
+    client = as_user(a.rep)
+    counts = []
+    for size in (3, 30):
+        if counts:
+            Customer.objects.create(vendor=a.vendor, code="t", name="Tokyo", timezone="Asia/Tokyo")
+        _grow(a, size)
+        with CaptureQueriesContext(connection) as queries:
+            resp = client.get(f"{API}{endpoint}", {"days": 10})
+        assert resp.status_code == 200, resp.content
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    # One query each time a selector needs the window's first days: the zones of the
+    # customers in scope (window_starts). Cover (bands and list) and dead stock (totals
+    # and list) are two selectors each, so they ask twice.
+    budget = {"top-items": 3, "slow-movers": 4, "cover": 6, "dead-stock": 5}
+    assert counts[1] <= budget[endpoint], counts
