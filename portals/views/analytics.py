@@ -7,7 +7,6 @@ cover), each with its numbers in a table and every table as a CSV download
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
@@ -251,7 +250,6 @@ def vendor_usage(request: HttpRequest, scope: Scope) -> HttpResponse:
             "window_days": WINDOW_DAYS,
             "total_value": sum((c["value"] for c in customers), Decimal(0)),
             "query": _query(request),
-            "today": dt.date.today(),
         },
     )
 
