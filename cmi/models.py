@@ -1,4 +1,9 @@
-"""Tenancy: vendors (the tenant), their customers, who may act for them, and keys."""
+"""Tenancy: vendors (the tenant), their customers, who may act for them, and keys.
+
+A foreign key with `db_index=False` is served by a composite index or unique
+constraint that starts with it: its own index would only be written on every insert
+(tests/test_indexes.py fails on such a covered index).
+"""
 
 from __future__ import annotations
 
@@ -66,7 +71,9 @@ class Vendor(models.Model):
 
 
 class Customer(models.Model):
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="customers")
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="customers", db_index=False
+    )
     code = models.SlugField(max_length=32)
     name = models.CharField(max_length=200)
     account_number = models.CharField(max_length=30, blank=True)
@@ -177,7 +184,7 @@ class ApiToken(SecretToken):
 class VendorSequence(models.Model):
     """Per-vendor counters (PO numbers, EDI control numbers), taken under a row lock."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, db_index=False)
     name = models.CharField(max_length=40)
     value = models.BigIntegerField(default=0)
 
@@ -240,7 +247,7 @@ class SettingChange(models.Model):
     `customer` is empty for vendor-wide settings (catalog fields, the partner profile).
     """
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -293,7 +300,7 @@ class DomainEvent(models.Model):
     listeners must be idempotent (they key what they write on the event id).
     """
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

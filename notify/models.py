@@ -3,6 +3,10 @@
 Every row is written from a domain event (cmi/events.py) by the listener and keyed on
 it: Notification (user, event) and EmailDelivery (event, user) are unique, so an event
 handed over twice writes nothing twice and a mail is never sent twice.
+
+A foreign key with `db_index=False` is served by a composite index or unique
+constraint that starts with it: its own index would only be written on every insert
+(tests/test_indexes.py fails on such a covered index).
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ class Subscription(models.Model):
     """One user's choice for one event kind and channel; without one, the role's default
     (notify/defaults.py) decides. Optionally narrowed to one customer or one site."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+", db_index=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,
     )
     kind = models.CharField(max_length=64)
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -64,8 +71,13 @@ class Notification(models.Model):
     """In the portal: one event told to one user; the bell counts the unread."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    # Served by (user, created_at, id) and the (user, event) constraint; the partial
+    # `notification_unread` serves only the bell's count.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(
@@ -113,8 +125,10 @@ class DeliveryStatus(models.TextChoices):
 class Digest(models.Model):
     """One user's daily digest: one row per user and day, so it goes out once."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
@@ -139,9 +153,13 @@ class Digest(models.Model):
 class EmailDelivery(models.Model):
     """The outbox: one mail of one event to one user, sent by a task at most once."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    event = models.ForeignKey(
+        DomainEvent, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=64)
     # What counts as "the same news" for the flapping window: kind and subject.
     dedup_key = models.CharField(max_length=120)
@@ -181,7 +199,7 @@ class Watch(models.Model):
     when, and whether its event went out. The event goes once while the condition lasts;
     the row is removed when it clears, so the next time is news again."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=64)
     subject_id = models.BigIntegerField()
     since = models.DateTimeField()

@@ -1,4 +1,9 @@
-"""Scorecard targets (what a customer and its vendor agreed) and monthly snapshots."""
+"""Scorecard targets (what a customer and its vendor agreed) and monthly snapshots.
+
+A foreign key with `db_index=False` is served by a composite index or unique
+constraint that starts with it: its own index would only be written on every insert
+(tests/test_indexes.py fails on such a covered index).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ class ScorecardTarget(models.Model):
     Set by the vendor's admins and reps; the customer's people see it beside the actuals.
     """
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     metric = models.CharField(max_length=32, choices=[(m.key, m.label) for m in METRICS])
     target = models.DecimalField(max_digits=12, decimal_places=2)
     updated_by = models.ForeignKey(
@@ -52,8 +59,10 @@ class ScorecardMonth(models.Model):
     (`ScorecardCurrent`), every few minutes.
     """
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     month = models.DateField()  # the 1st
     values = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
