@@ -57,6 +57,7 @@ from catalog.models import Item  # noqa: E402
 from cmi.history import history_rewrite_for_tests_and_benchmarks  # noqa: E402
 from cmi.models import Customer  # noqa: E402
 from cmi.scoping import Scope  # noqa: E402
+from cmi.startup import objects_freeze  # noqa: E402
 from edi.models import Document, TradingPartner  # noqa: E402
 from portals.views.orders import PAGE_SIZE as ORDERS_PAGE  # noqa: E402
 from portals.views.stock import ORDERING  # noqa: E402
@@ -473,6 +474,12 @@ def main() -> None:
     for what, n in counts(built):
         print(f"  {what:<22} {n:>8}")
 
+    # A web worker freezes what its start left alive (cmi/startup.py), so a collection
+    # in a request walks only what requests made. This process also holds the world it
+    # just built, which no web worker does: frozen the same way, a page's figure is the
+    # page's, not the collector walking the bench's own objects (the 10,000-row import
+    # preview: ~155 ms with them, ~105 ms frozen).
+    objects_freeze(load_urls=True)
     manager = Client()
     manager.force_login(built.cw.manager)
     admin = Client()

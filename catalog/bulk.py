@@ -40,7 +40,7 @@ def _chunks(values: list) -> Iterable[list]:
         yield values[start : start + CHUNK]
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemRow:
     line: int
     sku: str

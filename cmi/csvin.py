@@ -33,7 +33,7 @@ class CsvProblem(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CsvRow:
     line: int  # the line of the file where the row ends (the header is line 1)
     cells: dict[str, str]
@@ -122,6 +122,7 @@ def csv_read(
                 f"Missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
                 f"The first line must name the columns, for example: {','.join(required)}"
             )
+        wanted = [(i, name) for i, name in enumerate(header) if name in known]
         rows: list[CsvRow] = []
         for cells in reader:
             if not any(c.strip() for c in cells):
@@ -137,11 +138,7 @@ def csv_read(
                     f"The row has {len(cells)} cells but the header names {len(header)} "
                     "columns (a comma inside a value must be in double quotes).",
                 )
-            values = {
-                name: _unescape(cells[i]) if i < len(cells) else ""
-                for i, name in enumerate(header)
-                if name in known
-            }
+            values = {name: _unescape(cells[i]) if i < len(cells) else "" for i, name in wanted}
             rows.append(CsvRow(line=reader.line_num, cells=values, errors=problems))
     except csv.Error as err:
         raise CsvProblem(f"Line {reader.line_num} cannot be read as CSV: {err}.") from None
@@ -162,20 +159,31 @@ def whole_number(
     value = value.strip().replace("\u00a0", "")
     if not value:
         return None, f"{name} is empty."
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None, f"{name} is not a number: \u201c{value[:20]}\u201d."
-    if not number.is_finite():
-        return None, f"{name} is not a number: \u201c{value[:20]}\u201d."
+    if len(value) <= 18 and value.isascii() and value.isdigit():
+        # The common cell ("12"): int() directly, a tenth of Decimal's cost; the same
+        # bounds and words below. Longer or other text takes the Decimal path.
+        number = int(value)
+    else:
+        number = _decimal(value)
+        if number is None:
+            return None, f"{name} is not a number: \u201c{value[:20]}\u201d."
     # Bounds first: int() of "1e999999999" would build a billion-digit number.
     if number < minimum:
         return None, f"{name} must be {minimum} or more, not {value[:20]}."
     if number > maximum:
         return None, f"{name} must be at most {maximum:,}, not {value[:20]}."
-    if number != number.to_integral_value():
+    if not isinstance(number, int) and number != number.to_integral_value():
         return None, f"{name} must be a whole number, not {value[:20]}."
     return int(number), None
+
+
+def _decimal(value: str) -> Decimal | None:
+    """The finite number `value` spells, or None."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 @dataclass

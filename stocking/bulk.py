@@ -56,7 +56,7 @@ def _customer_check(scope: Scope, customer_id: int) -> None:
 # --- the CSV import ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class BinRow:
     """One row of the file and what it would do."""
 

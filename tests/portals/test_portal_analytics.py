@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -75,6 +76,40 @@ def test_every_customer_table_downloads_as_csv(used, table):
         assert sum(int(r[2]) for r in rows[1:]) == 12
     if table == "top":
         assert [r[0] for r in rows[1:]] == ["ACME-SKU-0", "ACME-SKU-1"]
+
+
+def _cells(b) -> list:
+    """A bin's eight columns as the downloads write them, read from the bin itself (the
+    value as a number: its text may carry the price's decimals)."""
+    b.refresh_from_db()
+    return [
+        b.customer.name, b.site.name, b.location.code, b.item.sku, b.item.description,
+        b.label, str(b.on_hand), b.on_hand * b.item.unit_price,
+    ]  # fmt: skip
+
+
+def _read(row: list[str]) -> list:
+    return [*row[:7], Decimal(row[7])]
+
+
+def test_bin_downloads_write_each_bins_own_cells(used):
+    """Dead stock, days of cover and slow movers: each row is its bin's customer, site,
+    location, SKU, description, label, on hand and value, then the table's own figures
+    (the rows are read as tuples, not bins: the same cells must come out)."""
+    cw = used["a"].customers[0]
+    client = signed_in(cw.manager)
+    issued, idle = cw.bins[:2], cw.bins[2]
+    dead = read_csv(client.get(url("analytics", cw), {"download": "dead"}))
+    assert [_read(row) for row in dead[1:]] == [_cells(idle)]
+    assert dead[1][8] == ""  # never issued
+    cover = read_csv(client.get(url("analytics", cw), {"download": "cover"}))
+    assert sorted(_read(row) for row in cover[1:]) == sorted(_cells(b) for b in issued)
+    assert {row[8] for row in cover[1:]} == {"6"}  # 3 issues of 2 each in 28 days
+    for row, b in ((r, next(b for b in issued if b.label == r[5])) for r in cover[1:]):
+        assert float(row[9]) == round(b.on_hand * 28 / 6, 1)
+    slow = read_csv(client.get(url("analytics", cw), {"download": "slow"}))
+    assert sorted(_read(row) for row in slow[1:]) == sorted(_cells(b) for b in cw.bins[:3])
+    assert sorted(row[8] for row in slow[1:]) == ["0", "6", "6"]
 
 
 def test_item_and_site_and_bin_filters(used):

@@ -304,6 +304,13 @@ def test_bad_files_get_a_clear_message(a, body, message):
         ("NaN", (None, "min is not a number: \u201cNaN\u201d.")),
         ("-1", (None, "min must be 0 or more, not -1.")),
         ("1e999999999", (None, "min must be at most 10,000,000, not 1e999999999.")),
+        # the plain-digits path and its edges: the same numbers and words as Decimal's
+        ("007", (7, None)),
+        ("10000000", (10_000_000, None)),
+        ("10000001", (None, "min must be at most 10,000,000, not 10000001.")),
+        ("9" * 5000, (None, f"min must be at most 10,000,000, not {'9' * 20}.")),
+        ("+5", (5, None)),
+        ("\u0661\u0662", (12, None)),  # Arabic-Indic digits, as Decimal reads them
     ],
 )
 def test_whole_number_reads_a_cell_or_says_why_not(cell, result):
